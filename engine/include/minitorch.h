@@ -1,0 +1,348 @@
+/* MiniTorch-C: the one public header.
+ *
+ * Layers (data flows down, nothing reaches back up):
+ *   errors -> contexts (arenas) -> tensors (shape, strides, broadcasting) -> backends (kernel tables)
+ *   -> functions with backward -> autodiff -> nn layers, losses, optimizers.
+ *
+ * Conventions every function follows:
+ *   - float32 storage, row-major, strides counted in elements.
+ *   - Every tensor lives in a context (mt_ctx, an arena). Nobody frees a single tensor:
+ *     mt_ctx_reset() drops everything a context holds, mt_ctx_free() releases it.
+ *   - Functions that make tensors return NULL on error and leave a message in mt_last_error();
+ *     functions that do not make tensors return an mt_status. A NULL input makes an op return
+ *     NULL without overwriting the first error, so a chain of ops can be checked once at the end.
+ *   - Ops take the context that will own their output first (ggml's convention).
+ */
+#ifndef MINITORCH_H
+#define MINITORCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MT_MAX_DIMS 8
+
+/* ------------------------------------------------------------------ errors */
+typedef enum mt_status {
+    MT_OK = 0,
+    MT_ERR_SHAPE,       /* shapes do not fit together */
+    MT_ERR_ARG,         /* a bad argument: dim out of range, bad permutation, NULL, ... */
+    MT_ERR_OOM,         /* allocation failed */
+    MT_ERR_BACKEND,     /* tensors on different backends, or a backend failure */
+    MT_ERR_UNSUPPORTED, /* the backend has no kernel for this op */
+    MT_ERR_IO,          /* file missing, unreadable or corrupt */
+    MT_ERR_STATE        /* a call at the wrong time (e.g. backward twice through freed data) */
+} mt_status;
+
+/* The message of the latest error on this thread ("" when none). */
+const char *mt_last_error(void);
+mt_status mt_last_status(void);
+void mt_clear_error(void);
+const char *mt_status_name(mt_status s);
+
+/* ------------------------------------------------------------------ random numbers */
+/* A small, explicit, seedable generator (splitmix64-seeded xoshiro256**): same seed, same stream,
+ * on every platform. */
+typedef struct mt_rng {
+    uint64_t s[4];
+} mt_rng;
+void mt_rng_seed(mt_rng *r, uint64_t seed);
+uint64_t mt_rng_next(mt_rng *r);
+double mt_rng_uniform(mt_rng *r); /* [0, 1) with 53 random bits */
+double mt_rng_normal(mt_rng *r);  /* standard normal (Box-Muller) */
+
+/* ------------------------------------------------------------------ backends and ops */
+typedef struct mt_backend mt_backend;
+typedef struct mt_ctx mt_ctx;
+typedef struct mt_tensor mt_tensor;
+
+/* Every kernel the engine can ask a backend for. MT_OP_NAMES in backend.c must list them in this
+ * order (checked at compile time). */
+typedef enum mt_op {
+    /* map: out = f(a), a broadcast to out's shape */
+    MT_OP_NEG,
+    MT_OP_ID,
+    MT_OP_INV,
+    MT_OP_RELU,
+    MT_OP_SIGMOID,
+    MT_OP_LOG,
+    MT_OP_EXP,
+    /* zip: out = f(a, b), both broadcast to out's shape */
+    MT_OP_ADD,
+    MT_OP_MUL,
+    MT_OP_LT,
+    MT_OP_EQ,
+    MT_OP_IS_CLOSE,
+    MT_OP_RELU_BACK,
+    MT_OP_LOG_BACK,
+    MT_OP_INV_BACK,
+    MT_OP_SIGMOID_BACK,
+    /* reduce along params.dim; out has that dim as size 1 */
+    MT_OP_SUM,
+    MT_OP_PROD,
+    MT_OP_MAX,
+    /* batched matmul, batch dims broadcast: (..., M, K) @ (..., K, N) -> (..., M, N) */
+    MT_OP_MATMUL,
+    /* convolutions (see mt_conv_opts): forward, d input, d weight */
+    MT_OP_CONV1D,             /* out (B,Cout,Wo) <- in (B,Cin,W), w (Cout,Cin,K) */
+    MT_OP_CONV1D_BACK_INPUT,  /* grad_in (B,Cin,W) <- grad_out (B,Cout,Wo), w (Cout,Cin,K) */
+    MT_OP_CONV1D_BACK_WEIGHT, /* grad_w (Cout,Cin,K) <- in (B,Cin,W), grad_out (B,Cout,Wo) */
+    MT_OP_CONV2D,             /* out (B,Cout,Ho,Wo) <- in (B,Cin,H,W), w (Cout,Cin,KH,KW) */
+    MT_OP_CONV2D_BACK_INPUT,  /* grad_in (B,Cin,H,W) <- grad_out, w */
+    MT_OP_CONV2D_BACK_WEIGHT, /* grad_w (Cout,Cin,KH,KW) <- in, grad_out */
+    /* pooling, kernel = stride, no padding: (B,C,H,W) -> (B,C,H/kh,W/kw) */
+    MT_OP_AVGPOOL2D,
+    MT_OP_AVGPOOL2D_BACK, /* grad_in (B,C,H,W) <- grad_out (B,C,H/kh,W/kw) */
+    MT_OP_MAXPOOL2D,
+    MT_OP_MAXPOOL2D_BACK, /* grad_in <- in (B,C,H,W), grad_out; to the first max of each window */
+    /* along params.dim */
+    MT_OP_ARGMAX,     /* one-hot mask of the first maximum, same shape as the input */
+    MT_OP_SOFTMAX,    /* max-shifted */
+    MT_OP_LOGSOFTMAX, /* x - max - log(sum(exp(x - max))) */
+    /* out = x * keep / (1 - rate), keep drawn from a counter-based hash of (seed, element) */
+    MT_OP_DROPOUT,
+    MT_OP_COUNT
+} mt_op;
+
+const char *mt_op_name(mt_op op);
+/* Looks an op up by name; returns MT_OP_COUNT when none has that name. */
+mt_op mt_op_from_name(const char *name);
+
+/* Backends are registered at build time: "naive" always, "openmp" when built, later "cuda-sim" and
+ * "cuda". The naive backend is the reference the others are verified against. */
+int mt_backend_count(void);
+const mt_backend *mt_backend_at(int i);
+const mt_backend *mt_backend_by_name(const char *name); /* NULL + error when unknown */
+const mt_backend *mt_backend_naive(void);
+const char *mt_backend_name(const mt_backend *b);
+bool mt_backend_supports(const mt_backend *b, mt_op op);
+
+/* ------------------------------------------------------------------ contexts */
+/* A context is an arena. It owns tensor headers, storage and autodiff records. Constructors make
+ * tensors on the context's backend; ops make them on their inputs' backend. */
+mt_ctx *mt_ctx_new(const mt_backend *backend);
+void mt_ctx_free(mt_ctx *ctx);
+/* Drops every tensor made in ctx but keeps its memory for reuse (first-touched pages stay warm). */
+void mt_ctx_reset(mt_ctx *ctx);
+const mt_backend *mt_ctx_backend(const mt_ctx *ctx);
+mt_rng *mt_ctx_rng(mt_ctx *ctx);
+void mt_ctx_seed(mt_ctx *ctx, uint64_t seed);
+size_t mt_ctx_bytes_used(const mt_ctx *ctx);
+/* Raw, 64-byte aligned memory from the arena (NULL + error on failure). */
+void *mt_ctx_alloc(mt_ctx *ctx, size_t bytes);
+
+/* ------------------------------------------------------------------ tensors */
+typedef struct mt_storage {
+    float *data;              /* host or device address, per backend */
+    int64_t size;             /* elements */
+    const mt_backend *backend;
+} mt_storage;
+
+typedef struct mt_node mt_node; /* autodiff record, private */
+
+struct mt_tensor {
+    int ndim;
+    int64_t shape[MT_MAX_DIMS];
+    int64_t strides[MT_MAX_DIMS]; /* elements; 0 on broadcast views */
+    int64_t offset;               /* elements into storage */
+    mt_storage *storage;
+    mt_ctx *ctx;
+    bool requires_grad;
+    mt_tensor *grad;              /* leaves: accumulated gradient, same shape, in the leaf's context */
+    mt_node *node;                /* NULL for leaves and constants */
+    uint32_t visit_mark;          /* autodiff bookkeeping */
+};
+
+/* Builds the (ndim, shape) argument pair from a literal list: mt_zeros(ctx, MT_SHAPE(2, 3)). */
+#define MT_SHAPE(...)                                                                 \
+    (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}
+
+int64_t mt_numel(const mt_tensor *t);
+const mt_backend *mt_tensor_backend(const mt_tensor *t);
+/* Row-major contiguous strides: (4,2,2) -> (4,2,1). */
+void mt_strides_for_shape(int ndim, const int64_t *shape, int64_t *strides);
+bool mt_is_contiguous(const mt_tensor *t);
+bool mt_same_shape(const mt_tensor *a, const mt_tensor *b);
+/* numpy rules: right-align, 1 broadcasts, otherwise sizes must match. */
+mt_status mt_shape_broadcast(int na, const int64_t *a, int nb, const int64_t *b, int *nout,
+                             int64_t *out);
+/* "(2, 3, 4)" into buf; returns buf. */
+const char *mt_shape_str(int ndim, const int64_t *shape, char *buf, size_t buflen);
+#define MT_SHAPE_STR_LEN (MT_MAX_DIMS * 22 + 4)
+
+/* Constructors (on ctx's backend). */
+mt_tensor *mt_empty(mt_ctx *ctx, int ndim, const int64_t *shape);
+mt_tensor *mt_zeros(mt_ctx *ctx, int ndim, const int64_t *shape);
+mt_tensor *mt_ones(mt_ctx *ctx, int ndim, const int64_t *shape);
+mt_tensor *mt_full(mt_ctx *ctx, int ndim, const int64_t *shape, float value);
+mt_tensor *mt_scalar(mt_ctx *ctx, float value); /* shape (1,) */
+mt_tensor *mt_from_array(mt_ctx *ctx, int ndim, const int64_t *shape, const float *data);
+/* Uniform in [lo, hi) from the given generator (ctx's own when rng is NULL). */
+mt_tensor *mt_rand_uniform(mt_ctx *ctx, int ndim, const int64_t *shape, float lo, float hi,
+                           mt_rng *rng);
+mt_tensor *mt_rand_normal(mt_ctx *ctx, int ndim, const int64_t *shape, float mean, float std,
+                          mt_rng *rng);
+
+/* Element access by index (bounds-checked, any backend). */
+mt_status mt_get(const mt_tensor *t, const int64_t *index, float *value);
+mt_status mt_set(mt_tensor *t, const int64_t *index, float value);
+/* The value of a one-element tensor. */
+mt_status mt_item(const mt_tensor *t, float *value);
+/* Copies the elements in row-major order of t's shape into dst (numel floats), any layout. */
+mt_status mt_to_host(const mt_tensor *t, float *dst);
+/* Copies numel floats, row-major, into t's elements (t's layout respected). */
+mt_status mt_copy_from_host(mt_tensor *t, const float *src);
+/* A copy of t on another backend, in ctx (which may use another backend). */
+mt_tensor *mt_to(mt_ctx *ctx, const mt_tensor *t, const mt_backend *backend);
+/* Prints shape and values (truncated) to stdout; for debugging and the examples. */
+void mt_print(const char *label, const mt_tensor *t);
+
+/* ------------------------------------------------------------------ ops with autodiff */
+/* Differentiable unless noted. Zips broadcast their inputs; gradients are summed back to each
+ * input's own shape. */
+mt_tensor *mt_neg(mt_ctx *ctx, mt_tensor *a);
+mt_tensor *mt_inv(mt_ctx *ctx, mt_tensor *a);
+mt_tensor *mt_relu(mt_ctx *ctx, mt_tensor *a);
+mt_tensor *mt_sigmoid(mt_ctx *ctx, mt_tensor *a);
+mt_tensor *mt_log(mt_ctx *ctx, mt_tensor *a); /* IEEE log: log(0) = -inf (MiniTorch adds 1e-6) */
+mt_tensor *mt_exp(mt_ctx *ctx, mt_tensor *a);
+mt_tensor *mt_add(mt_ctx *ctx, mt_tensor *a, mt_tensor *b);
+mt_tensor *mt_sub(mt_ctx *ctx, mt_tensor *a, mt_tensor *b);
+mt_tensor *mt_mul(mt_ctx *ctx, mt_tensor *a, mt_tensor *b);
+mt_tensor *mt_div(mt_ctx *ctx, mt_tensor *a, mt_tensor *b);
+mt_tensor *mt_add_scalar(mt_ctx *ctx, mt_tensor *a, float s);
+mt_tensor *mt_mul_scalar(mt_ctx *ctx, mt_tensor *a, float s);
+/* Comparisons give 0/1 and pass no gradient. is_close: |a-b| < 1e-2, as MiniTorch. */
+mt_tensor *mt_lt(mt_ctx *ctx, mt_tensor *a, mt_tensor *b);
+mt_tensor *mt_gt(mt_ctx *ctx, mt_tensor *a, mt_tensor *b);
+mt_tensor *mt_eq(mt_ctx *ctx, mt_tensor *a, mt_tensor *b);
+mt_tensor *mt_is_close(mt_ctx *ctx, mt_tensor *a, mt_tensor *b);
+/* Reductions keep the reduced dim as size 1; dim may be negative (counted from the end). */
+mt_tensor *mt_sum(mt_ctx *ctx, mt_tensor *a, int dim);
+mt_tensor *mt_sum_all(mt_ctx *ctx, mt_tensor *a); /* shape (1,) */
+mt_tensor *mt_mean(mt_ctx *ctx, mt_tensor *a, int dim);
+mt_tensor *mt_mean_all(mt_ctx *ctx, mt_tensor *a);
+mt_tensor *mt_prod(mt_ctx *ctx, mt_tensor *a, int dim); /* no gradient (MiniTorch's All) */
+mt_tensor *mt_matmul(mt_ctx *ctx, mt_tensor *a, mt_tensor *b);
+/* Views share storage. permute: order is a permutation of 0..ndim-1. view: contiguous input only. */
+mt_tensor *mt_permute(mt_ctx *ctx, mt_tensor *a, const int *order);
+mt_tensor *mt_transpose(mt_ctx *ctx, mt_tensor *a); /* swaps the last two dims */
+mt_tensor *mt_view(mt_ctx *ctx, mt_tensor *a, int ndim, const int64_t *shape);
+mt_tensor *mt_contiguous(mt_ctx *ctx, mt_tensor *a); /* always a fresh contiguous copy */
+
+/* ------------------------------------------------------------------ neural-network ops */
+/* Convolution options. All-zero (or NULL) is MiniTorch's form: stride 1, output as long as the
+ * input, kernel anchored left/top, reads past the right/bottom edge are zero:
+ *   out[b,o,t] = sum_i sum_k in[b,i,t+k] * w[o,i,k]
+ * reverse anchors right/bottom instead: in[b,i,t-k]. With stride/pad set (PyTorch semantics):
+ *   out[b,o,t] = sum_i sum_k in[b,i,t*stride+k-pad] * w[o,i,k],  Wo = (W + 2 pad - K)/stride + 1.
+ * Index 0 is the height axis for conv2d and the only axis for conv1d. */
+typedef struct mt_conv_opts {
+    int stride[2]; /* 0 means 1 */
+    int pad[2];    /* zero padding on both sides; used only when pytorch_style is set */
+    bool pytorch_style;
+    bool reverse; /* MiniTorch form only */
+} mt_conv_opts;
+mt_tensor *mt_conv1d(mt_ctx *ctx, mt_tensor *input, mt_tensor *weight, const mt_conv_opts *opts);
+mt_tensor *mt_conv2d(mt_ctx *ctx, mt_tensor *input, mt_tensor *weight, const mt_conv_opts *opts);
+/* (B,C,H,W) -> (B,C,H/kh,W/kw,kh*kw); H and W must divide by the kernel. */
+mt_tensor *mt_tile(mt_ctx *ctx, mt_tensor *input, int kh, int kw);
+mt_tensor *mt_avgpool2d(mt_ctx *ctx, mt_tensor *input, int kh, int kw);
+mt_tensor *mt_maxpool2d(mt_ctx *ctx, mt_tensor *input, int kh, int kw);
+/* Max along dim (kept as size 1). Its gradient goes to the arg-max element only; on ties, to the
+ * first (lowest index) maximum. */
+mt_tensor *mt_max(mt_ctx *ctx, mt_tensor *a, int dim);
+/* One-hot mask of the first maximum along dim (no gradient). */
+mt_tensor *mt_argmax(mt_ctx *ctx, mt_tensor *a, int dim);
+mt_tensor *mt_softmax(mt_ctx *ctx, mt_tensor *a, int dim);
+mt_tensor *mt_logsoftmax(mt_ctx *ctx, mt_tensor *a, int dim);
+/* Inverted dropout: kept values scaled by 1/(1-rate); identity when !training or rate == 0; all
+ * zeros when rate == 1. The mask comes from ctx's generator, so a seeded run is reproducible. */
+mt_tensor *mt_dropout(mt_ctx *ctx, mt_tensor *a, float rate, bool training);
+
+/* ------------------------------------------------------------------ autodiff */
+/* Marks a leaf as wanting a gradient. */
+mt_status mt_requires_grad(mt_tensor *t, bool on);
+/* Back-propagates from out. grad may be NULL only when out has one element (then it is 1).
+ * Intermediate gradients are made in ctx; leaves accumulate into t->grad in their own context. */
+mt_status mt_backward(mt_ctx *ctx, mt_tensor *out, mt_tensor *grad);
+/* Zeroes a leaf's accumulated gradient in place. */
+mt_status mt_zero_grad(mt_tensor *t);
+/* Turns history recording off (false) or on (true) on this thread; returns the previous setting. */
+bool mt_set_grad_enabled(bool enabled);
+bool mt_grad_enabled(void);
+/* A view of t with no history and requires_grad off. */
+mt_tensor *mt_detach(mt_ctx *ctx, mt_tensor *t);
+
+/* ------------------------------------------------------------------ parameters and optimizers */
+/* A model is a struct of parameters; a parameter list is what an optimizer walks. */
+typedef struct mt_params {
+    mt_tensor **items;
+    const char **names;
+    int count;
+    int capacity;
+} mt_params;
+/* Makes a parameter (requires_grad leaf) in the long-lived ctx and appends it to list. */
+mt_tensor *mt_param_new(mt_ctx *ctx, mt_params *list, const char *name, mt_tensor *init);
+mt_status mt_params_add(mt_params *list, const char *name, mt_tensor *t);
+void mt_params_free(mt_params *list);
+int64_t mt_params_numel(const mt_params *list);
+mt_status mt_params_zero_grad(mt_params *list);
+
+/* Plain SGD: p -= lr * grad, in place. scratch holds the temporaries. */
+mt_status mt_sgd_step(mt_ctx *scratch, mt_params *list, float lr);
+
+/* Optimizers with state (momentum, Adam moments), kept in state_ctx (long-lived). */
+typedef enum mt_optim_kind { MT_OPTIM_SGD, MT_OPTIM_ADAM } mt_optim_kind;
+typedef struct mt_optim {
+    mt_optim_kind kind;
+    mt_params *params;
+    mt_ctx *state_ctx;
+    float lr, momentum, weight_decay; /* SGD: v = momentum v + (g + wd p); p -= lr v */
+    float beta1, beta2, eps;          /* Adam (weight_decay added to g, as torch.optim.Adam) */
+    int64_t steps;
+    mt_tensor **state1, **state2; /* per parameter: velocity / first and second moments */
+} mt_optim;
+mt_status mt_optim_sgd(mt_optim *o, mt_ctx *state_ctx, mt_params *params, float lr,
+                       float momentum, float weight_decay);
+mt_status mt_optim_adam(mt_optim *o, mt_ctx *state_ctx, mt_params *params, float lr, float beta1,
+                        float beta2, float eps, float weight_decay);
+mt_status mt_optim_step(mt_optim *o, mt_ctx *scratch);
+void mt_optim_free(mt_optim *o);
+
+/* ------------------------------------------------------------------ layers and losses */
+/* Weights are drawn from rng (ctx's when NULL) uniform in +-1/sqrt(fan_in), PyTorch's default;
+ * parameters are made in ctx and appended to list under "<name>.weight" / "<name>.bias". */
+typedef struct mt_linear {
+    mt_tensor *weight; /* (in, out) */
+    mt_tensor *bias;   /* (out,) */
+} mt_linear;
+mt_status mt_linear_init(mt_linear *layer, mt_ctx *ctx, mt_params *list, const char *name,
+                         int in_features, int out_features, mt_rng *rng);
+mt_tensor *mt_linear_forward(mt_ctx *ctx, const mt_linear *layer, mt_tensor *x); /* (B,in) */
+
+typedef struct mt_conv_layer {
+    mt_tensor *weight; /* (Cout,Cin,K) or (Cout,Cin,KH,KW) */
+    mt_tensor *bias;   /* (Cout,1) or (Cout,1,1), broadcast over positions */
+    mt_conv_opts opts;
+} mt_conv_layer;
+mt_status mt_conv1d_init(mt_conv_layer *layer, mt_ctx *ctx, mt_params *list, const char *name,
+                         int in_channels, int out_channels, int kernel, mt_rng *rng);
+mt_status mt_conv2d_init(mt_conv_layer *layer, mt_ctx *ctx, mt_params *list, const char *name,
+                         int in_channels, int out_channels, int kh, int kw, mt_rng *rng);
+mt_tensor *mt_conv1d_forward(mt_ctx *ctx, const mt_conv_layer *layer, mt_tensor *x);
+mt_tensor *mt_conv2d_forward(mt_ctx *ctx, const mt_conv_layer *layer, mt_tensor *x);
+
+/* Mean negative log-likelihood: logprobs (B,C), targets one-hot (B,C). Shape (1,). */
+mt_tensor *mt_nll_loss(mt_ctx *ctx, mt_tensor *logprobs, mt_tensor *targets);
+/* Mean binary cross-entropy: probs (B,), targets 0/1 (B,); probs clamped to [1e-7, 1-1e-7]. */
+mt_tensor *mt_bce_loss(mt_ctx *ctx, mt_tensor *probs, mt_tensor *targets);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

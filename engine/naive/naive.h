@@ -1,0 +1,11 @@
+/* The naive backend's kernels (the reference every other backend is verified against). */
+#ifndef MT_NAIVE_H
+#define MT_NAIVE_H
+#include "../internal.h"
+
+mt_status mt_naive_map(const mt_kernel_args *args);
+mt_status mt_naive_zip(const mt_kernel_args *args);
+mt_status mt_naive_reduce(const mt_kernel_args *args);
+mt_status mt_naive_matmul(const mt_kernel_args *args);
+
+#endif

@@ -1,0 +1,49 @@
+/* MiniTorch's operators.py: the scalar definition of every map and zip op. Backends call these so
+ * the semantics live in one place; the naive backend evaluates them in double. */
+#ifndef MT_SCALAR_OPS_H
+#define MT_SCALAR_OPS_H
+
+#include <math.h>
+
+#define MT_IS_CLOSE_TOL 1e-2
+
+static inline double mt_sigmoid_d(double x) {
+    /* two forms so that exp() never overflows */
+    if (x >= 0) return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+static inline double mt_map_d(int op, double x) {
+    switch (op) {
+    case MT_OP_NEG: return -x;
+    case MT_OP_ID: return x;
+    case MT_OP_INV: return 1.0 / x;
+    case MT_OP_RELU: return x > 0 ? x : 0.0;
+    case MT_OP_SIGMOID: return mt_sigmoid_d(x);
+    case MT_OP_LOG: return log(x);
+    case MT_OP_EXP: return exp(x);
+    default: return NAN;
+    }
+}
+
+/* a is the forward input for the *_back ops, b the incoming gradient. */
+static inline double mt_zip_d(int op, double a, double b) {
+    switch (op) {
+    case MT_OP_ADD: return a + b;
+    case MT_OP_MUL: return a * b;
+    case MT_OP_LT: return a < b ? 1.0 : 0.0;
+    case MT_OP_EQ: return a == b ? 1.0 : 0.0;
+    case MT_OP_IS_CLOSE: return fabs(a - b) < MT_IS_CLOSE_TOL ? 1.0 : 0.0;
+    case MT_OP_RELU_BACK: return a > 0 ? b : 0.0;
+    case MT_OP_LOG_BACK: return b / a;
+    case MT_OP_INV_BACK: return -b / (a * a);
+    case MT_OP_SIGMOID_BACK: {
+        double s = mt_sigmoid_d(a);
+        return s * (1.0 - s) * b;
+    }
+    default: return NAN;
+    }
+}
+
+#endif

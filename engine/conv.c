@@ -64,7 +64,7 @@ static mt_status conv_check(const conv_kind *kind, const mt_tensor *input, const
                        "%s: index 0 of stride and pad is conv1d's only axis; index 1 must be 0, "
                        "got stride[1] = %d, pad[1] = %d",
                        name, o.stride[1], o.pad[1]);
-    int64_t stride[2], pad[2];
+    int64_t stride[2] = {1, 1}, pad[2] = {0, 0};
     bool strided = false, padded = false;
     for (int a = 0; a < kind->nsp; a++) {
         if (o.stride[a] < 0 || o.pad[a] < 0)

@@ -240,10 +240,15 @@ mt_tensor *mt_contiguous(mt_ctx *ctx, mt_tensor *a); /* always a fresh contiguou
  *   out[b,o,t] = sum_i sum_k in[b,i,t+k] * w[o,i,k]
  * reverse anchors right/bottom instead: in[b,i,t-k]. With stride/pad set (PyTorch semantics):
  *   out[b,o,t] = sum_i sum_k in[b,i,t*stride+k-pad] * w[o,i,k],  Wo = (W + 2 pad - K)/stride + 1.
- * Index 0 is the height axis for conv2d and the only axis for conv1d. */
+ * Index 0 is the height axis for conv2d and the only axis for conv1d (whose index 1 must be 0).
+ * Rules, each reported as an error naming what was given: stride and pad >= 0; stride > 1 and
+ * pad > 0 only with pytorch_style (MiniTorch's form keeps the output as long as the input);
+ * reverse only without it; in pytorch_style the kernel must fit the padded input (K <= W + 2 pad).
+ * conv1d: input (B,Cin,W), weight (Cout,Cin,K); conv2d: input (B,Cin,H,W), weight
+ * (Cout,Cin,KH,KW). Gradients flow to both input and weight. */
 typedef struct mt_conv_opts {
-    int stride[2]; /* 0 means 1 */
-    int pad[2];    /* zero padding on both sides; used only when pytorch_style is set */
+    int stride[2]; /* 0 means 1; > 1 needs pytorch_style */
+    int pad[2];    /* zero padding on both sides; needs pytorch_style */
     bool pytorch_style;
     bool reverse; /* MiniTorch form only */
 } mt_conv_opts;

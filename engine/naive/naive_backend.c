@@ -26,5 +26,11 @@ const mt_backend mt_naive_backend = {
             [MT_OP_PROD] = mt_naive_reduce,
             [MT_OP_MAX] = mt_naive_reduce,
             [MT_OP_MATMUL] = mt_naive_matmul,
+            [MT_OP_CONV1D] = mt_naive_conv,
+            [MT_OP_CONV1D_BACK_INPUT] = mt_naive_conv_back_input,
+            [MT_OP_CONV1D_BACK_WEIGHT] = mt_naive_conv_back_weight,
+            [MT_OP_CONV2D] = mt_naive_conv,
+            [MT_OP_CONV2D_BACK_INPUT] = mt_naive_conv_back_input,
+            [MT_OP_CONV2D_BACK_WEIGHT] = mt_naive_conv_back_weight,
         },
 };

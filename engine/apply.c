@@ -68,6 +68,26 @@ mt_tensor *mt_apply_reduce(mt_ctx *ctx, mt_op op, const mt_tensor *a, int dim) {
     return out;
 }
 
+mt_status mt_check_dim_for(const char *opname, const mt_tensor *t, int *dim) {
+    int d = *dim < 0 ? *dim + t->ndim : *dim;
+    if (d < 0 || d >= t->ndim) {
+        char s[MT_SHAPE_STR_LEN];
+        return mt_fail(MT_ERR_ARG, "%s: dim %d is out of range for shape %s (expected %d..%d)",
+                       opname, *dim, mt_shape_str(t->ndim, t->shape, s, sizeof s), -t->ndim,
+                       t->ndim - 1);
+    }
+    *dim = d;
+    return MT_OK;
+}
+
+mt_tensor *mt_apply_along_dim(mt_ctx *ctx, mt_op op, const mt_tensor *a, int dim) {
+    if (!a) return NULL;
+    if (mt_check_dim_for(mt_op_name(op), a, &dim) != MT_OK) return NULL;
+    mt_tensor *out = mt_tensor_alloc(ctx, mt_tensor_backend(a), a->ndim, a->shape);
+    if (!out || run(op, out, a, NULL, dim) != MT_OK) return NULL;
+    return out;
+}
+
 mt_tensor *mt_apply_matmul(mt_ctx *ctx, const mt_tensor *a, const mt_tensor *b) {
     if (!a || !b) return NULL;
     if (mt_check_same_backend("matmul", a, b) != MT_OK) return NULL;

@@ -147,6 +147,11 @@ mt_tensor *mt_apply_map(mt_ctx *ctx, mt_op op, const mt_tensor *a);
 mt_tensor *mt_apply_zip(mt_ctx *ctx, mt_op op, const mt_tensor *a, const mt_tensor *b);
 mt_tensor *mt_apply_reduce(mt_ctx *ctx, mt_op op, const mt_tensor *a, int dim);
 mt_tensor *mt_apply_matmul(mt_ctx *ctx, const mt_tensor *a, const mt_tensor *b);
+/* Ops whose output has a's shape and whose kernel reads whole rows along params.dim (argmax,
+ * softmax, logsoftmax). dim may be negative; errors name the op. */
+mt_tensor *mt_apply_along_dim(mt_ctx *ctx, mt_op op, const mt_tensor *a, int dim);
+/* mt_check_dim with the op's name and the tensor's shape in the message. */
+mt_status mt_check_dim_for(const char *opname, const mt_tensor *t, int *dim);
 /* out (existing, any layout) <- elementwise op of a (and b), broadcast to out's shape. */
 mt_status mt_apply_map_into(mt_tensor *out, mt_op op, const mt_tensor *a);
 mt_status mt_apply_zip_into(mt_tensor *out, mt_op op, const mt_tensor *a, const mt_tensor *b);

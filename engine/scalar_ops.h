@@ -46,4 +46,12 @@ static inline double mt_zip_d(int op, double a, double b) {
     }
 }
 
+/* The "first maximum" rule of every max-like kernel (argmax, maxpool and their backward): while
+ * scanning in order, x replaces the best so far only when strictly greater, or when it is the first
+ * NaN. Ties therefore go to the lowest index, and a NaN wins (numpy's argmax), so the element a
+ * gradient is routed to is the one whose value the forward produced. */
+static inline int mt_beats_max(double x, double best) {
+    return isnan(x) ? !isnan(best) : x > best;
+}
+
 #endif

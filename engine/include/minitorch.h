@@ -254,19 +254,32 @@ typedef struct mt_conv_opts {
 } mt_conv_opts;
 mt_tensor *mt_conv1d(mt_ctx *ctx, mt_tensor *input, mt_tensor *weight, const mt_conv_opts *opts);
 mt_tensor *mt_conv2d(mt_ctx *ctx, mt_tensor *input, mt_tensor *weight, const mt_conv_opts *opts);
-/* (B,C,H,W) -> (B,C,H/kh,W/kw,kh*kw); H and W must divide by the kernel. */
+/* Pooling and tile take (B,C,H,W) and a kernel kh x kw (>= 1) that divides H and W exactly;
+ * windows do not overlap (stride = kernel) and there is no padding.
+ * tile: (B,C,H,W) -> (B,C,H/kh,W/kw,kh*kw), each window's cells in row-major order (MiniTorch's
+ * contiguous/view/permute construction, so it is differentiable through those views). */
 mt_tensor *mt_tile(mt_ctx *ctx, mt_tensor *input, int kh, int kw);
+/* (B,C,H,W) -> (B,C,H/kh,W/kw): the mean / the maximum of each window. maxpool's gradient goes to
+ * the first maximum of each window in row-major window order; a window holding a NaN pools to NaN
+ * and its gradient goes to its first NaN. */
 mt_tensor *mt_avgpool2d(mt_ctx *ctx, mt_tensor *input, int kh, int kw);
 mt_tensor *mt_maxpool2d(mt_ctx *ctx, mt_tensor *input, int kh, int kw);
 /* Max along dim (kept as size 1). Its gradient goes to the arg-max element only; on ties, to the
- * first (lowest index) maximum. */
+ * first (lowest index) maximum. NaN is the maximum of a row that holds one (numpy's rule). */
 mt_tensor *mt_max(mt_ctx *ctx, mt_tensor *a, int dim);
-/* One-hot mask of the first maximum along dim (no gradient). */
+/* One-hot mask of the first maximum along dim, same shape as a (no gradient). Exactly one 1 per
+ * row even on ties (MiniTorch's x == max gives several); a row with a NaN marks its first NaN. */
 mt_tensor *mt_argmax(mt_ctx *ctx, mt_tensor *a, int dim);
+/* Along dim, shifted by the row maximum and computed in double on the naive backend, so large
+ * inputs (1000) do not overflow. -inf entries get probability 0; a row holding NaN or +inf, or
+ * only -inf, gives NaN, as in PyTorch. */
 mt_tensor *mt_softmax(mt_ctx *ctx, mt_tensor *a, int dim);
-mt_tensor *mt_logsoftmax(mt_ctx *ctx, mt_tensor *a, int dim);
-/* Inverted dropout: kept values scaled by 1/(1-rate); identity when !training or rate == 0; all
- * zeros when rate == 1. The mask comes from ctx's generator, so a seeded run is reproducible. */
+mt_tensor *mt_logsoftmax(mt_ctx *ctx, mt_tensor *a, int dim); /* x - max - log(sum(exp(x - max))) */
+/* Inverted dropout, rate in [0, 1]: out = keep ? x * (1/(1-rate)) : 0, a dropped element exactly 0
+ * (whatever x holds); all zeros when rate == 1. When !training or rate == 0 it returns a itself
+ * (no copy, no new node). Otherwise each call draws one 64-bit seed from mt_ctx_rng(ctx) and keeps
+ * element i (its row-major ordinal) by a counter-based hash of (seed, i) that every backend shares,
+ * so a seeded context gives the same mask on every backend; backward applies the same mask. */
 mt_tensor *mt_dropout(mt_ctx *ctx, mt_tensor *a, float rate, bool training);
 
 /* ------------------------------------------------------------------ autodiff */

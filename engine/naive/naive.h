@@ -11,5 +11,15 @@ mt_status mt_naive_matmul(const mt_kernel_args *args);
 mt_status mt_naive_conv(const mt_kernel_args *args);
 mt_status mt_naive_conv_back_input(const mt_kernel_args *args);
 mt_status mt_naive_conv_back_weight(const mt_kernel_args *args);
+/* naive_pool.c: params.kernel = window = stride */
+mt_status mt_naive_avgpool2d(const mt_kernel_args *args);
+mt_status mt_naive_avgpool2d_back(const mt_kernel_args *args);
+mt_status mt_naive_maxpool2d(const mt_kernel_args *args);
+mt_status mt_naive_maxpool2d_back(const mt_kernel_args *args);
+/* naive_softmax.c: along params.dim; mt_naive_softmax serves softmax and logsoftmax */
+mt_status mt_naive_argmax(const mt_kernel_args *args);
+mt_status mt_naive_softmax(const mt_kernel_args *args);
+/* naive_dropout.c: params.rate, params.seed */
+mt_status mt_naive_dropout(const mt_kernel_args *args);
 
 #endif

@@ -32,5 +32,13 @@ const mt_backend mt_naive_backend = {
             [MT_OP_CONV2D] = mt_naive_conv,
             [MT_OP_CONV2D_BACK_INPUT] = mt_naive_conv_back_input,
             [MT_OP_CONV2D_BACK_WEIGHT] = mt_naive_conv_back_weight,
+            [MT_OP_AVGPOOL2D] = mt_naive_avgpool2d,
+            [MT_OP_AVGPOOL2D_BACK] = mt_naive_avgpool2d_back,
+            [MT_OP_MAXPOOL2D] = mt_naive_maxpool2d,
+            [MT_OP_MAXPOOL2D_BACK] = mt_naive_maxpool2d_back,
+            [MT_OP_ARGMAX] = mt_naive_argmax,
+            [MT_OP_SOFTMAX] = mt_naive_softmax,
+            [MT_OP_LOGSOFTMAX] = mt_naive_softmax,
+            [MT_OP_DROPOUT] = mt_naive_dropout,
         },
 };

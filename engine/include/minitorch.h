@@ -314,7 +314,18 @@ mt_status mt_params_zero_grad(mt_params *list);
 /* Plain SGD: p -= lr * grad, in place. scratch holds the temporaries. */
 mt_status mt_sgd_step(mt_ctx *scratch, mt_params *list, float lr);
 
-/* Optimizers with state (momentum, Adam moments), kept in state_ctx (long-lived). */
+/* Optimizers with state (momentum, Adam moments), as torch.optim.SGD (dampening 0, no Nesterov)
+ * and torch.optim.Adam (not AdamW: weight decay is L2, added to the gradient):
+ *   SGD:  g' = g + wd p;  v = momentum v + g';  p -= lr v      (momentum 0: p -= lr g', no state)
+ *   Adam: g' = g + wd p;  m = b1 m + (1-b1) g';  v = b2 v + (1-b2) g'^2;  t = steps
+ *         p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+ * A parameter's state tensors are made in state_ctx, on the parameter's backend, the first time
+ * the parameter is stepped, and updated in place afterwards: repeated steps do not grow
+ * state_ctx. Parameters without a gradient (grad NULL) are skipped. Parameters appended to the
+ * list after the optimizer was made are picked up. `steps` counts mt_optim_step calls and is the
+ * t of Adam's bias correction for every parameter (torch counts per parameter; the two differ only
+ * for a parameter that first receives a gradient after step 1). Temporaries go to the scratch
+ * context passed to mt_optim_step; the caller resets it. */
 typedef enum mt_optim_kind { MT_OPTIM_SGD, MT_OPTIM_ADAM } mt_optim_kind;
 typedef struct mt_optim {
     mt_optim_kind kind;
@@ -324,17 +335,22 @@ typedef struct mt_optim {
     float beta1, beta2, eps;          /* Adam (weight_decay added to g, as torch.optim.Adam) */
     int64_t steps;
     mt_tensor **state1, **state2; /* per parameter: velocity / first and second moments */
+    int nstate;                   /* entries in state1/state2 (malloc'd; mt_optim_free frees) */
 } mt_optim;
+/* Fill *o (overwriting it: mt_optim_free an optimizer before reusing its struct). Hyperparameters
+ * must be lr >= 0, momentum >= 0, weight_decay >= 0, 0 <= beta < 1, eps >= 0 (MT_ERR_ARG else). */
 mt_status mt_optim_sgd(mt_optim *o, mt_ctx *state_ctx, mt_params *params, float lr,
                        float momentum, float weight_decay);
 mt_status mt_optim_adam(mt_optim *o, mt_ctx *state_ctx, mt_params *params, float lr, float beta1,
                         float beta2, float eps, float weight_decay);
 mt_status mt_optim_step(mt_optim *o, mt_ctx *scratch);
+/* Frees the optimizer's own arrays; the state tensors stay in state_ctx until it is reset. */
 void mt_optim_free(mt_optim *o);
 
 /* ------------------------------------------------------------------ layers and losses */
-/* Weights are drawn from rng (ctx's when NULL) uniform in +-1/sqrt(fan_in), PyTorch's default;
- * parameters are made in ctx and appended to list under "<name>.weight" / "<name>.bias". */
+/* Weights are drawn from rng (ctx's when NULL) uniform in +-1/sqrt(fan_in), PyTorch's default,
+ * weight first, then bias; parameters are made in ctx and appended to list (which may be NULL)
+ * under "<name>.weight" / "<name>.bias" (name NULL: "linear"); the names are copied into ctx. */
 typedef struct mt_linear {
     mt_tensor *weight; /* (in, out) */
     mt_tensor *bias;   /* (out,) */
@@ -357,7 +373,9 @@ mt_tensor *mt_conv2d_forward(mt_ctx *ctx, const mt_conv_layer *layer, mt_tensor 
 
 /* Mean negative log-likelihood: logprobs (B,C), targets one-hot (B,C). Shape (1,). */
 mt_tensor *mt_nll_loss(mt_ctx *ctx, mt_tensor *logprobs, mt_tensor *targets);
-/* Mean binary cross-entropy: probs (B,), targets 0/1 (B,); probs clamped to [1e-7, 1-1e-7]. */
+/* Mean binary cross-entropy: probs (B,), targets 0/1 (B,); probs clamped to [1e-7, 1-1e-7]
+ * (float32: 1 - 2^-23) so a saturated prediction gives a large finite loss. The clamp passes the
+ * gradient unchanged inside the range and zero outside it, as torch.clamp. */
 mt_tensor *mt_bce_loss(mt_ctx *ctx, mt_tensor *probs, mt_tensor *targets);
 
 #ifdef __cplusplus

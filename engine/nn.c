@@ -1,0 +1,77 @@
+/* Layers: a layer is a plain struct of parameter tensors plus a forward function built from the
+ * differentiable ops, so autodiff needs nothing layer-specific (MiniTorch's nn.Linear). */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* "<prefix>.<suffix>" copied into ctx, so the name lives exactly as long as the parameter. */
+static const char *param_name(mt_ctx *ctx, const char *prefix, const char *suffix) {
+    size_t n = strlen(prefix) + 1 + strlen(suffix) + 1;
+    char *s = mt_ctx_alloc(ctx, n);
+    if (!s) return NULL;
+    snprintf(s, n, "%s.%s", prefix, suffix);
+    return s;
+}
+
+/* A parameter of the given shape, uniform in +-bound (PyTorch's default init for Linear and Conv:
+ * bound = 1/sqrt(fan_in)), registered in list. The random tensor itself becomes the leaf: copying
+ * it through mt_param_new would leave a dead duplicate in the long-lived context. */
+static mt_tensor *uniform_param(mt_ctx *ctx, mt_params *list, const char *prefix,
+                                const char *suffix, int ndim, const int64_t *shape, float bound,
+                                mt_rng *rng) {
+    mt_tensor *p = mt_rand_uniform(ctx, ndim, shape, -bound, bound, rng);
+    if (!p) return NULL;
+    p->requires_grad = true;
+    if (list) {
+        const char *name = param_name(ctx, prefix, suffix);
+        if (!name || mt_params_add(list, name, p) != MT_OK) return NULL;
+    }
+    return p;
+}
+
+mt_status mt_linear_init(mt_linear *layer, mt_ctx *ctx, mt_params *list, const char *name,
+                         int in_features, int out_features, mt_rng *rng) {
+    if (!layer || !ctx) return mt_fail(MT_ERR_ARG, "mt_linear_init: NULL layer or context");
+    if (!name) name = "linear";
+    if (in_features < 1 || out_features < 1)
+        return mt_fail(MT_ERR_ARG,
+                       "mt_linear_init '%s': in_features and out_features must be >= 1, got "
+                       "%d and %d",
+                       name, in_features, out_features);
+    *layer = (mt_linear){0};
+    int count_before = list ? list->count : 0;
+    float bound = (float)(1.0 / sqrt((double)in_features));
+    /* weight first, then bias: the order PyTorch draws them in */
+    mt_tensor *w = uniform_param(ctx, list, name, "weight", 2,
+                                 (const int64_t[]){in_features, out_features}, bound, rng);
+    mt_tensor *b = w ? uniform_param(ctx, list, name, "bias", 1, (const int64_t[]){out_features},
+                                     bound, rng)
+                     : NULL;
+    if (!b) {
+        if (list) list->count = count_before; /* no half-registered layer */
+        return mt_last_status();
+    }
+    layer->weight = w;
+    layer->bias = b;
+    return MT_OK;
+}
+
+mt_tensor *mt_linear_forward(mt_ctx *ctx, const mt_linear *layer, mt_tensor *x) {
+    if (!x) return NULL;
+    if (!ctx || !layer || !layer->weight || !layer->bias)
+        return mt_fail_null(MT_ERR_ARG, "mt_linear_forward: NULL context or uninitialised layer");
+    int64_t in = layer->weight->shape[0];
+    if (x->ndim != 2 || x->shape[1] != in) {
+        char s[MT_SHAPE_STR_LEN];
+        return mt_fail_null(MT_ERR_SHAPE,
+                            "mt_linear_forward: expected input (B, %lld) for a layer with %lld "
+                            "input features, got %s",
+                            (long long)in, (long long)in,
+                            mt_shape_str(x->ndim, x->shape, s, sizeof s));
+    }
+    /* (B,in) @ (in,out) + (out,): the bias broadcasts over the batch, and autodiff sums its
+     * gradient back over the batch */
+    return mt_add(ctx, mt_matmul(ctx, x, layer->weight), layer->bias);
+}

@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char *const MT_OP_NAMES[] = {
-    "neg",      "id",        "inv",      "relu",     "sigmoid",      "log",      "exp",
+    "neg",      "id",        "inv",      "relu",     "sigmoid",      "log",      "exp",      "sqrt",
     "add",      "mul",       "lt",       "eq",       "is_close",     "relu_back", "log_back",
     "inv_back", "sigmoid_back", "sum",   "prod",     "max",          "matmul",
     "conv1d", "conv1d_back_input", "conv1d_back_weight",

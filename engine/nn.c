@@ -75,3 +75,62 @@ mt_tensor *mt_linear_forward(mt_ctx *ctx, const mt_linear *layer, mt_tensor *x) 
      * gradient back over the batch */
     return mt_add(ctx, mt_matmul(ctx, x, layer->weight), layer->bias);
 }
+
+/* Conv layers: weight (Cout,Cin,K...) and a bias shaped (Cout,1[,1]) so that it broadcasts over
+ * the positions of a (B,Cout,W) or (B,Cout,H,W) output, as MiniTorch's Conv1d/Conv2d hold it. */
+static mt_status conv_layer_init(mt_conv_layer *layer, mt_ctx *ctx, mt_params *list,
+                                 const char *name, int in_channels, int out_channels, int nk,
+                                 const int *kernel, mt_rng *rng) {
+    if (!layer || !ctx) return mt_fail(MT_ERR_ARG, "conv layer init: NULL layer or context");
+    if (!name) name = nk == 1 ? "conv1d" : "conv2d";
+    int64_t fan_in = in_channels;
+    for (int i = 0; i < nk; i++) {
+        if (kernel[i] < 1)
+            return mt_fail(MT_ERR_ARG, "conv layer '%s': kernel sizes must be >= 1, got %d", name,
+                           kernel[i]);
+        fan_in *= kernel[i];
+    }
+    if (in_channels < 1 || out_channels < 1)
+        return mt_fail(MT_ERR_ARG,
+                       "conv layer '%s': in_channels and out_channels must be >= 1, got %d and %d",
+                       name, in_channels, out_channels);
+    *layer = (mt_conv_layer){0};
+    int count_before = list ? list->count : 0;
+    float bound = (float)(1.0 / sqrt((double)fan_in));
+    int64_t wshape[4] = {out_channels, in_channels, kernel[0], nk > 1 ? kernel[1] : 1};
+    int64_t bshape[3] = {out_channels, 1, 1};
+    mt_tensor *w = uniform_param(ctx, list, name, "weight", 2 + nk, wshape, bound, rng);
+    mt_tensor *b = w ? uniform_param(ctx, list, name, "bias", 1 + nk, bshape, bound, rng) : NULL;
+    if (!b) {
+        if (list) list->count = count_before;
+        return mt_last_status();
+    }
+    layer->weight = w;
+    layer->bias = b;
+    return MT_OK;
+}
+
+mt_status mt_conv1d_init(mt_conv_layer *layer, mt_ctx *ctx, mt_params *list, const char *name,
+                         int in_channels, int out_channels, int kernel, mt_rng *rng) {
+    return conv_layer_init(layer, ctx, list, name, in_channels, out_channels, 1, &kernel, rng);
+}
+
+mt_status mt_conv2d_init(mt_conv_layer *layer, mt_ctx *ctx, mt_params *list, const char *name,
+                         int in_channels, int out_channels, int kh, int kw, mt_rng *rng) {
+    return conv_layer_init(layer, ctx, list, name, in_channels, out_channels, 2,
+                           (const int[]){kh, kw}, rng);
+}
+
+mt_tensor *mt_conv1d_forward(mt_ctx *ctx, const mt_conv_layer *layer, mt_tensor *x) {
+    if (!x) return NULL;
+    if (!ctx || !layer || !layer->weight || !layer->bias)
+        return mt_fail_null(MT_ERR_ARG, "mt_conv1d_forward: NULL context or uninitialised layer");
+    return mt_add(ctx, mt_conv1d(ctx, x, layer->weight, &layer->opts), layer->bias);
+}
+
+mt_tensor *mt_conv2d_forward(mt_ctx *ctx, const mt_conv_layer *layer, mt_tensor *x) {
+    if (!x) return NULL;
+    if (!ctx || !layer || !layer->weight || !layer->bias)
+        return mt_fail_null(MT_ERR_ARG, "mt_conv2d_forward: NULL context or uninitialised layer");
+    return mt_add(ctx, mt_conv2d(ctx, x, layer->weight, &layer->opts), layer->bias);
+}

@@ -107,7 +107,7 @@ typedef struct step_consts {
     mt_tensor *zero, *weight_decay;
     mt_tensor *momentum, *neg_lr;                                  /* SGD */
     mt_tensor *beta1, *one_minus_beta1, *beta2, *one_minus_beta2; /* Adam */
-    mt_tensor *half, *inv_sqrt_bc2, *eps, *neg_step_size;
+    mt_tensor *inv_sqrt_bc2, *eps, *neg_step_size;
 } step_consts;
 
 static mt_tensor *constant(mt_ctx *scratch, const mt_backend *b, double value) {
@@ -135,11 +135,10 @@ static mt_status make_consts(const mt_optim *o, mt_ctx *scratch, const mt_backen
         c->one_minus_beta1 = constant(scratch, b, 1.0 - (double)o->beta1);
         c->beta2 = constant(scratch, b, o->beta2);
         c->one_minus_beta2 = constant(scratch, b, 1.0 - (double)o->beta2);
-        c->half = constant(scratch, b, 0.5);
         c->inv_sqrt_bc2 = constant(scratch, b, 1.0 / sqrt(bc2));
         c->eps = constant(scratch, b, o->eps);
         c->neg_step_size = constant(scratch, b, -(double)o->lr / bc1);
-        ok = ok && c->beta1 && c->one_minus_beta1 && c->beta2 && c->one_minus_beta2 && c->half &&
+        ok = ok && c->beta1 && c->one_minus_beta1 && c->beta2 && c->one_minus_beta2 &&
              c->inv_sqrt_bc2 && c->eps && c->neg_step_size;
     }
     return ok ? MT_OK : mt_last_status();
@@ -171,8 +170,7 @@ static mt_status sgd_update(mt_optim *o, mt_ctx *scratch, int i, mt_tensor *p, m
 
 /* m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
  * p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)
- * There is no sqrt kernel: sqrt(v) = exp(0.5 log v), exact at v = 0 (exp(-inf) = 0) and within a
- * few float32 ulps elsewhere, which is far below the eps the denominator adds. */
+ * (all through backend kernels, so the update runs wherever the parameters live) */
 static mt_status adam_update(mt_optim *o, mt_ctx *scratch, int i, mt_tensor *p, mt_tensor *g,
                              const step_consts *c) {
     mt_tensor *m = state_for(o, &o->state1[i], p, c->zero);
@@ -187,10 +185,8 @@ static mt_status adam_update(mt_optim *o, mt_ctx *scratch, int i, mt_tensor *p, 
     MT_TRY(mt_apply_zip_into(v, MT_OP_MUL, v, c->beta2));
     MT_TRY(mt_apply_zip_into(v, MT_OP_ADD, v, tmp));
 
-    /* tmp = -step_size * m / (exp(0.5 log v) / sqrt(bc2) + eps) */
-    MT_TRY(mt_apply_map_into(tmp, MT_OP_LOG, v));
-    MT_TRY(mt_apply_zip_into(tmp, MT_OP_MUL, tmp, c->half));
-    MT_TRY(mt_apply_map_into(tmp, MT_OP_EXP, tmp));
+    /* tmp = -step_size * m / (sqrt(v) / sqrt(bc2) + eps) */
+    MT_TRY(mt_apply_map_into(tmp, MT_OP_SQRT, v));
     MT_TRY(mt_apply_zip_into(tmp, MT_OP_MUL, tmp, c->inv_sqrt_bc2));
     MT_TRY(mt_apply_zip_into(tmp, MT_OP_ADD, tmp, c->eps));
     MT_TRY(mt_apply_map_into(tmp, MT_OP_INV, tmp));

@@ -23,6 +23,7 @@ static inline double mt_map_d(int op, double x) {
     case MT_OP_SIGMOID: return mt_sigmoid_d(x);
     case MT_OP_LOG: return log(x);
     case MT_OP_EXP: return exp(x);
+    case MT_OP_SQRT: return sqrt(x);
     default: return NAN;
     }
 }

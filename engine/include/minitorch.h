@@ -71,6 +71,7 @@ typedef enum mt_op {
     MT_OP_SIGMOID,
     MT_OP_LOG,
     MT_OP_EXP,
+    MT_OP_SQRT,
     /* zip: out = f(a, b), both broadcast to out's shape */
     MT_OP_ADD,
     MT_OP_MUL,

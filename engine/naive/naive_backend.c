@@ -13,6 +13,7 @@ const mt_backend mt_naive_backend = {
             [MT_OP_SIGMOID] = mt_naive_map,
             [MT_OP_LOG] = mt_naive_map,
             [MT_OP_EXP] = mt_naive_map,
+            [MT_OP_SQRT] = mt_naive_map,
             [MT_OP_ADD] = mt_naive_zip,
             [MT_OP_MUL] = mt_naive_zip,
             [MT_OP_LT] = mt_naive_zip,

@@ -133,8 +133,8 @@ void **mt_ctx_backend_state(mt_ctx *ctx, const mt_backend *b) {
 mt_tensor *mt_ctx_cached_scalar(mt_ctx *ctx, const mt_backend *b, float value) {
     for (int i = 0; i < ctx->ncached; i++)
         if (ctx->cached[i].backend == b && ctx->cached[i].value == value) return ctx->cached[i].t;
-    mt_tensor *t = mt_tensor_alloc(ctx, b, 1, (const int64_t[]){1});
-    if (!t || mt_copy_from_host(t, &value) != MT_OK) return NULL;
+    mt_tensor *t = mt_scalar_on(ctx, b, value);
+    if (!t) return NULL;
     if (ctx->ncached < MAX_CACHED) {
         ctx->cached[ctx->ncached].backend = b;
         ctx->cached[ctx->ncached].value = value;

@@ -5,12 +5,6 @@
 
 #include <string.h>
 
-/* A one-element tensor on t's backend (for scalar operands and constants). */
-static mt_tensor *scalar_like(mt_ctx *ctx, const mt_tensor *t, float value) {
-    mt_tensor *s = mt_tensor_alloc(ctx, mt_tensor_backend(t), 1, (const int64_t[]){1});
-    if (!s || mt_copy_from_host(s, &value) != MT_OK) return NULL;
-    return s;
-}
 
 static mt_tensor *record1(mt_ctx *ctx, mt_tensor *out, const mt_function *fn, mt_tensor *a) {
     if (!out) return NULL;
@@ -97,10 +91,10 @@ mt_tensor *mt_mul(mt_ctx *ctx, mt_tensor *a, mt_tensor *b) {
 mt_tensor *mt_sub(mt_ctx *ctx, mt_tensor *a, mt_tensor *b) { return mt_add(ctx, a, mt_neg(ctx, b)); }
 mt_tensor *mt_div(mt_ctx *ctx, mt_tensor *a, mt_tensor *b) { return mt_mul(ctx, a, mt_inv(ctx, b)); }
 mt_tensor *mt_add_scalar(mt_ctx *ctx, mt_tensor *a, float s) {
-    return a ? mt_add(ctx, a, scalar_like(ctx, a, s)) : NULL;
+    return a ? mt_add(ctx, a, mt_scalar_on(ctx, mt_tensor_backend(a), s)) : NULL;
 }
 mt_tensor *mt_mul_scalar(mt_ctx *ctx, mt_tensor *a, float s) {
-    return a ? mt_mul(ctx, a, scalar_like(ctx, a, s)) : NULL;
+    return a ? mt_mul(ctx, a, mt_scalar_on(ctx, mt_tensor_backend(a), s)) : NULL;
 }
 
 /* Comparisons are piecewise constant: their gradient is zero, so they record no history. */

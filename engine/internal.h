@@ -76,6 +76,8 @@ mt_tensor *mt_ctx_cached_scalar(mt_ctx *ctx, const mt_backend *b, float value);
 /* ------------------------------------------------------------------ tensors */
 /* A contiguous tensor of this shape on backend b, owned by ctx; storage uninitialised. */
 mt_tensor *mt_tensor_alloc(mt_ctx *ctx, const mt_backend *b, int ndim, const int64_t *shape);
+/* A one-element tensor holding value on backend b (scalar operands, optimizer constants). */
+mt_tensor *mt_scalar_on(mt_ctx *ctx, const mt_backend *b, float value);
 /* A header sharing a's storage (shape/strides copied), owned by ctx. */
 mt_tensor *mt_tensor_alias(mt_ctx *ctx, const mt_tensor *a);
 /* Checks 0 <= dim < ndim after wrapping a negative dim; writes the wrapped value. */

@@ -111,10 +111,7 @@ typedef struct step_consts {
 } step_consts;
 
 static mt_tensor *constant(mt_ctx *scratch, const mt_backend *b, double value) {
-    float v = (float)value;
-    mt_tensor *t = mt_tensor_alloc(scratch, b, 1, (const int64_t[]){1});
-    if (!t || mt_copy_from_host(t, &v) != MT_OK) return NULL;
-    return t;
+    return mt_scalar_on(scratch, b, (float)value);
 }
 
 static mt_status make_consts(const mt_optim *o, mt_ctx *scratch, const mt_backend *b,

@@ -107,6 +107,12 @@ mt_tensor *mt_tensor_alloc(mt_ctx *ctx, const mt_backend *b, int ndim, const int
     return t;
 }
 
+mt_tensor *mt_scalar_on(mt_ctx *ctx, const mt_backend *b, float value) {
+    mt_tensor *t = mt_tensor_alloc(ctx, b, 1, (const int64_t[]){1});
+    if (!t || mt_copy_from_host(t, &value) != MT_OK) return NULL;
+    return t;
+}
+
 mt_tensor *mt_tensor_alias(mt_ctx *ctx, const mt_tensor *a) {
     mt_tensor *t = mt_ctx_alloc(ctx, sizeof *t);
     if (!t) return NULL;

@@ -340,7 +340,7 @@ def conv1d_cases(rng):
         ("pytorch_valid", 2, 2, 9, 3, 3, True, 1, 0, False),
         ("pytorch_stride_pad", 2, 3, 10, 2, 4, True, 2, 1, False),
     ]
-    oracle = Case("conv1d", "oracle", conv_params(0, (1, 1), (0, 0), 0))
+    oracle = Case("conv1d", "oracle", conv_params(0, (1,), (0,), 0))
     x, w = np.array([[[0.0, 1, 2, 3]]]), np.array([[[1.0, 2, 3]]])
     r = rng.uniform((1, 1, 4), -1, 1)
     out, gx, gw = conv1d(x, w, r, 1, 0, False, 4)
@@ -351,7 +351,7 @@ def conv1d_cases(rng):
         n_out = conv_out_len(W, K, stride, pad, pytorch)
         r = rng.uniform((B, Cout, n_out), -1, 1)
         out, gx, gw = conv1d(x, w, r, stride, pad, reverse, n_out)
-        p = conv_params(int(pytorch), (stride, 1), (pad, 0), int(reverse))
+        p = conv_params(int(pytorch), (stride,), (pad,), int(reverse))  # one axis
         yield Case("conv1d", label, p).add("in0", x).add("in1", w).add("out", out).add("r", r) \
             .add("grad0", gx).add("grad1", gw)
 

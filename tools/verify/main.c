@@ -95,7 +95,8 @@ static void list_backends(FILE *out) {
 
 /* Splits "a,b" (or one name) into list; false when the list is full. */
 static bool add_names(char *arg, const char **list, int *n) {
-    for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
         if (*n == MAX_LIST) return false;
         list[(*n)++] = tok;
     }
@@ -180,7 +181,8 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--cases") == 0 || strcmp(a, "--grad-cases") == 0) {
             if (!parse_int(value, 0, 1000000, &n))
                 return usage_error("--cases and --grad-cases need a count from 0 to 1000000, "
-                                   "got '%s'", value);
+                                   "got '%s'",
+                                   value);
             if (strcmp(a, "--cases") == 0)
                 cfg.cases = (int)n;
             else
@@ -221,8 +223,13 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < nop_names; i++)
         if (!vf_op_known(op_names[i])) {
-            fprintf(stderr, "verify: no op named '%s' in the verifier's table; the ops are:\n",
-                    op_names[i]);
+            if (mt_op_from_name(op_names[i]) != MT_OP_COUNT)
+                fprintf(stderr,
+                        "verify: %s is an engine op, but this build's verifier has no "
+                        "entry for it; the ops it verifies are:\n",
+                        op_names[i]);
+            else
+                fprintf(stderr, "verify: no op named '%s'; the ops are:\n", op_names[i]);
             for (int k = 0; k < vf_op_count(); k++)
                 fprintf(stderr, "%s%s", k ? " " : "  ", vf_op_name_at(k));
             fprintf(stderr, "\n");

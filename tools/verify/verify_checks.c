@@ -16,7 +16,7 @@ static const vf_tol GOLDEN_GRAD_TOL = {1e-5, 1e-5, 1e-9, VF_SCALE_ONE};
 typedef struct outcome {
     vf_failure failure; /* VF_FAIL_COUNT: passed */
     char msg[VF_MSG];
-    double max_abs, max_rel;
+    double max_abs, max_rel, worst;
 } outcome;
 
 static void pass(outcome *o) {
@@ -49,9 +49,10 @@ static void cell_fail(vf_session *s, vf_cell *cell, vf_failure kind, const char 
             vf_failure_name(kind), what);
 }
 
-static void track(vf_cell *cell, double max_abs, double max_rel) {
+static void track(vf_cell *cell, double max_abs, double max_rel, double worst) {
     if (max_abs > cell->max_abs) cell->max_abs = max_abs;
     if (max_rel > cell->max_rel) cell->max_rel = max_rel;
+    if (worst > cell->worst) cell->worst = worst;
 }
 
 static double *to_double(const float *f, int64_t n) {
@@ -182,8 +183,10 @@ static bool golden_problem(const vf_op *op, const vf_golden *g, vf_problem *p, f
     }
     p->out_ndim = (*out)->ndim;
     memcpy(p->out_shape, (*out)->shape, sizeof p->out_shape);
-    if ((op->family->params_used & VF_P_DIM) && p->params.dim >= p->ndim[0]) {
-        snprintf(err, len, "params dim=%d is out of range for %d dims", p->params.dim, p->ndim[0]);
+    if (!op->family->valid(op, p)) {
+        char params[256];
+        vf_params_str(op->family->params_used, &p->params, &p->conv, params, sizeof params);
+        snprintf(err, len, "has shapes %s cannot take (params '%s')", vf_op_label(op), params);
         return false;
     }
     return true;
@@ -272,8 +275,7 @@ static void golden_backward(const vf_op *op, const vf_golden *g, mt_ctx *ctx, mt
             char desc[VF_MSG];
             char what[32];
             snprintf(what, sizeof what, "d/d in%d", i);
-            vf_cmp_describe(&c, what, ga->ndim, ga->shape, "autodiff", "golden", desc,
-                            sizeof desc);
+            vf_cmp_describe(&c, what, ga->ndim, ga->shape, "autodiff", "golden", desc, sizeof desc);
             failed(o, VF_FAIL_GRADIENT, "gradient of sum(out * r): %s", desc);
         }
         free(got);
@@ -284,9 +286,8 @@ static void golden_backward(const vf_op *op, const vf_golden *g, mt_ctx *ctx, mt
 
 /* Through the public, differentiable function on the backend: its output against the golden
  * output, and autodiff seeded with the golden r against the golden gradients. */
-static bool golden_gradients(vf_session *s, vf_cell *cell, const vf_golden *g,
-                             const vf_problem *p, float **in, const double *want_out,
-                             const double *scale, int variant) {
+static bool golden_gradients(vf_session *s, vf_cell *cell, const vf_golden *g, const vf_problem *p,
+                             float **in, const double *want_out, const double *scale, int variant) {
     const vf_op *op = cell->op;
     const vf_golden_array *ra = vf_golden_get(g, "r");
     if (!ra) return true; /* no gradients in this file (a specials case) */
@@ -379,7 +380,7 @@ static void golden_case(vf_session *s, vf_cell *cell, const vf_golden *g) {
             failed(&o, r.failure, "%s", r.msg);
         } else {
             vf_compare(got, want, scale, n, &op->tol, &c);
-            track(cell, c.max_abs, c.max_rel);
+            track(cell, c.max_abs, c.max_rel, c.worst);
             if (c.failure != VF_FAIL_COUNT) {
                 char desc[VF_MSG];
                 vf_cmp_describe(&c, "out", p.out_ndim, p.out_shape, mt_backend_name(cell->b),
@@ -419,21 +420,41 @@ static void check_golden(vf_session *s, vf_cell *cell) {
         }
     if (skipped) vf_emit(s, "  (%d more golden file(s) not checked after that failure)\n", skipped);
     if (found == 0) {
-        cell_fail(s, cell, VF_FAIL_GOLDEN_FILE, "(no golden file for op '%s' in %s)",
-                  op->golden_op, s->cfg->golden_dir);
+        cell_fail(s, cell, VF_FAIL_GOLDEN_FILE, "(no golden file for op '%s' in %s)", op->golden_op,
+                  s->cfg->golden_dir);
         vf_emit(s, "  HINT: generate them: python3 golden/gen.py, or point --golden-dir at "
                    "golden/cases\n");
     }
 }
 
 /* ------------------------------------------------------------------ random cases */
-typedef void (*case_fn)(const vf_op *op, const mt_backend *b, const vf_case *c,
-                        const vf_problem *p, outcome *o);
+/* For maps and zips: the input values that made output element `index` (a shrunk case keeps
+ * its value stream, so the offending values may sit deep in a long input). */
+static void elementwise_inputs(const vf_op *op, const vf_problem *p, const vf_data *d,
+                               int64_t index, char *buf, size_t len) {
+    buf[0] = '\0';
+    if (index < 0 || (op->family != &VF_FAMILY_MAP && op->family != &VF_FAMILY_ZIP)) return;
+    int64_t at[MT_MAX_DIMS];
+    mt_ordinal_to_index(index, p->out_ndim, p->out_shape, at);
+    size_t n = (size_t)snprintf(buf, len, "; there");
+    for (int i = 0; i < p->nin && n < len; i++) {
+        /* right-aligned broadcast of the out index onto input i, row-major ordinal */
+        int lead = p->out_ndim - p->ndim[i];
+        int64_t ord = 0;
+        for (int k = 0; k < p->ndim[i]; k++)
+            ord = ord * p->shape[i][k] + (p->shape[i][k] > 1 ? at[k + lead] : 0);
+        n += (size_t)snprintf(buf + n, len - n, "%s in%d = %.9g", i ? "," : "", i,
+                              (double)d->in[i][ord]);
+    }
+}
+
+typedef void (*case_fn)(const vf_op *op, const mt_backend *b, const vf_case *c, const vf_problem *p,
+                        outcome *o);
 
 /* The backend against the naive backend (run on contiguous copies, the simplest path it has),
  * then the same call again for the same bits, then the op's own invariants. */
-static void random_case(const vf_op *op, const mt_backend *b, const vf_case *c,
-                        const vf_problem *p, outcome *o) {
+static void random_case(const vf_op *op, const mt_backend *b, const vf_case *c, const vf_problem *p,
+                        outcome *o) {
     pass(o);
     vf_data d;
     int64_t n = vf_numel(p->out_ndim, p->out_shape);
@@ -450,8 +471,7 @@ static void random_case(const vf_op *op, const mt_backend *b, const vf_case *c,
     vf_result r;
     vf_run_kernel(op, mt_backend_naive(), p, &d, false, ref, &r);
     if (r.failure != VF_FAIL_COUNT) {
-        failed(o, r.failure, "%s%s", b == mt_backend_naive() ? "" : "the naive reference: ",
-               r.msg);
+        failed(o, r.failure, "%s%s", b == mt_backend_naive() ? "" : "the naive reference: ", r.msg);
         goto done;
     }
     vf_run_kernel(op, b, p, &d, true, got, &r);
@@ -465,12 +485,14 @@ static void random_case(const vf_op *op, const mt_backend *b, const vf_case *c,
     vf_compare(got, want, scale, n, &op->tol, &cmp);
     o->max_abs = cmp.max_abs;
     o->max_rel = cmp.max_rel;
+    o->worst = cmp.worst;
     if (cmp.failure != VF_FAIL_COUNT) {
-        char desc[VF_MSG];
+        char desc[VF_MSG], inputs[160] = "";
         vf_cmp_describe(&cmp, "out", p->out_ndim, p->out_shape, mt_backend_name(b),
                         b == mt_backend_naive() ? "naive on contiguous inputs" : "naive", desc,
                         sizeof desc);
-        failed(o, cmp.failure, "%s", desc);
+        elementwise_inputs(op, p, &d, cmp.index, inputs, sizeof inputs);
+        failed(o, cmp.failure, "%s%s", desc, inputs);
         goto done;
     }
     vf_run_kernel(op, b, p, &d, true, again, &r);
@@ -611,8 +633,8 @@ done:
 /* ------------------------------------------------------------------ shrinking */
 static bool same_problem(const vf_problem *a, const vf_problem *b) {
     if (a->nin != b->nin || a->out_ndim != b->out_ndim || a->in_place != b->in_place ||
-        !(a->out_ndim > 0 && memcmp(a->out_shape, b->out_shape,
-                                    sizeof(int64_t) * (size_t)a->out_ndim) == 0))
+        !(a->out_ndim > 0 &&
+          memcmp(a->out_shape, b->out_shape, sizeof(int64_t) * (size_t)a->out_ndim) == 0))
         return false;
     for (int i = 0; i < a->nin; i++)
         if (a->ndim[i] != b->ndim[i] ||
@@ -694,8 +716,7 @@ static int shrink(const vf_op *op, const mt_backend *b, case_fn fn, bool gradien
 }
 
 static void report_case_failure(vf_session *s, vf_cell *cell, const char *kind_of_case, int k,
-                                vf_case *c, vf_problem *p, outcome *o, case_fn fn,
-                                bool gradient) {
+                                vf_case *c, vf_problem *p, outcome *o, case_fn fn, bool gradient) {
     cell_fail(s, cell, o->failure, "in %s %d (seed %llu)", kind_of_case, k,
               (unsigned long long)c->seed);
     vf_emit(s, "  %s\n", o->msg);
@@ -718,8 +739,10 @@ static void check_cases(vf_session *s, vf_cell *cell, bool gradient) {
     const vf_config *cfg = s->cfg;
     int count = cfg->cases;
     if (gradient) /* each probes every input element twice: fewer of them */
-        count = cfg->grad_cases >= 0 ? cfg->grad_cases : cfg->cases > 16 ? cfg->cases / 8
-                                                                           : cfg->cases > 0 ? 2 : 0;
+        count = cfg->grad_cases >= 0 ? cfg->grad_cases
+                : cfg->cases > 16    ? cfg->cases / 8
+                : cfg->cases > 0     ? 2
+                                     : 0;
     if (gradient && !cell->op->grad) return;
     case_fn fn = gradient ? gradient_case : random_case;
     for (int k = 0; k < count; k++) {
@@ -735,11 +758,11 @@ static void check_cases(vf_session *s, vf_cell *cell, bool gradient) {
         fn(cell->op, cell->b, &c, &p, &o);
         s->sum.checks++;
         cell->checks++;
-        track(cell, o.max_abs, o.max_rel);
+        track(cell, o.max_abs, o.max_rel, o.worst);
         if (o.failure != VF_FAIL_COUNT) {
             /* the first failure, shrunk, says more than a list of its relatives */
-            report_case_failure(s, cell, gradient ? "gradient case" : "random case", k, &c, &p,
-                                &o, fn, gradient);
+            report_case_failure(s, cell, gradient ? "gradient case" : "random case", k, &c, &p, &o,
+                                fn, gradient);
             return;
         }
     }

@@ -47,6 +47,8 @@ void vf_compare(const float *got, const double *want, const double *scale, int64
         double bound = tol->atol * s + tol->rtol * fabs(w);
         if (err > r->max_abs) r->max_abs = err;
         if (w != 0 && err / fabs(w) > r->max_rel) r->max_rel = err / fabs(w);
+        double used = bound > 0 ? err / bound : err > 0 ? INFINITY : 0;
+        if (used > r->worst) r->worst = used;
         if (!(err <= bound)) first(r, VF_FAIL_VALUE, i, g, w, bound);
         d2 += err * err;
         w2 += w * w;
@@ -86,8 +88,8 @@ void vf_cmp_describe(const vf_cmp *r, const char *what, int ndim, const int64_t 
         break;
     case VF_FAIL_NAN:
     case VF_FAIL_INF:
-        snprintf(buf, len, "%s = %.9g (%s), expected %.9g (%s); %lld of %lld elements differ",
-                 at, r->got, got_name, r->want, want_name, (long long)r->nbad, (long long)n);
+        snprintf(buf, len, "%s = %.9g (%s), expected %.9g (%s); %lld of %lld elements differ", at,
+                 r->got, got_name, r->want, want_name, (long long)r->nbad, (long long)n);
         break;
     case VF_FAIL_VALUE:
         if (r->index >= 0)

@@ -8,9 +8,17 @@
 #include <string.h>
 
 static const char *const RANGE_NAMES[VF_R_COUNT] = {
-    "ones",          "integers in [-3, 3]", "uniform [-1, 1)", "uniform [-100, 100)",
-    "uniform [-1e-3, 1e-3)", "uniform [0.1, 10)", "+-[0.8, 1.25)", "+-[0.5, 2)",
-    "uniform [0.5, 2)", "uniform [95, 105)", "[-1, 1) with 0, -0, +-inf, NaN",
+    "ones",
+    "integers in [-3, 3]",
+    "uniform [-1, 1)",
+    "uniform [-100, 100)",
+    "uniform [-1e-3, 1e-3)",
+    "uniform [0.1, 10)",
+    "+-[0.8, 1.25)",
+    "+-[0.5, 2)",
+    "uniform [0.5, 2)",
+    "uniform [95, 105)",
+    "[-1, 1) with 0, -0, +-inf, NaN",
 };
 
 const char *vf_range_name(vf_range r) {
@@ -22,7 +30,9 @@ static void stream(mt_rng *rng, uint64_t seed, uint64_t tag) {
     mt_rng_seed(rng, seed ^ (tag * 0x9e3779b97f4a7c15ull));
 }
 
-static double uniform(mt_rng *rng, double lo, double hi) { return lo + (hi - lo) * mt_rng_uniform(rng); }
+static double uniform(mt_rng *rng, double lo, double hi) {
+    return lo + (hi - lo) * mt_rng_uniform(rng);
+}
 static double sign(mt_rng *rng) { return (mt_rng_next(rng) >> 63) ? 1.0 : -1.0; }
 
 void vf_fill_values(vf_range r, mt_rng *rng, float *dst, int64_t n) {

@@ -136,8 +136,8 @@ static void matmul_draw(vf_case *c, mt_rng *rng) {
     c->choice[5] = one_in(rng, 3) ? randint(rng, 4) : 0;
 }
 
-static void batch_operand(const vf_case *c, int nb, int lead, int mask, int64_t rows,
-                          int64_t cols, int *nd, int64_t *shape) {
+static void batch_operand(const vf_case *c, int nb, int lead, int mask, int64_t rows, int64_t cols,
+                          int *nd, int64_t *shape) {
     if (lead > nb) lead = nb;
     *nd = nb - lead + 2;
     for (int d = lead; d < nb; d++) shape[d - lead] = ((mask >> d) & 1) ? 1 : c->size[3 + d];
@@ -177,13 +177,15 @@ static int conv_out_len(int64_t n, int64_t k, int form, int stride, int pad, int
     return 1;
 }
 
+/* Kernel params as the conv dispatcher fills them (stride >= 1 and pad on the used axes, 0 on
+ * conv1d's unused axis 1) and the same convolution as mt_conv_opts (all zero: MiniTorch's form). */
 static void conv_set_params(vf_problem *p, int form, int axes, const int *stride, const int *pad) {
     for (int a = 0; a < 2; a++) {
-        bool used = a < axes && form == 2;
-        p->params.stride[a] = used ? stride[a] : 1;
-        p->params.pad[a] = used ? pad[a] : 0;
-        p->conv.stride[a] = p->params.stride[a];
-        p->conv.pad[a] = p->params.pad[a];
+        bool used = a < axes, pytorch = form == 2;
+        p->params.stride[a] = used ? (pytorch ? stride[a] : 1) : 0;
+        p->params.pad[a] = used && pytorch ? pad[a] : 0;
+        p->conv.stride[a] = used && pytorch ? stride[a] : 0;
+        p->conv.pad[a] = used && pytorch ? pad[a] : 0;
     }
     p->params.reverse = form == 1;
     p->conv.reverse = form == 1;
@@ -191,8 +193,8 @@ static void conv_set_params(vf_problem *p, int form, int axes, const int *stride
 }
 
 /* Shapes of the three tensors of one convolution, assigned to src/out by role. */
-static void conv_assign(const vf_op *op, vf_problem *p, int nd, const int64_t *in,
-                        const int64_t *w, const int64_t *out) {
+static void conv_assign(const vf_op *op, vf_problem *p, int nd, const int64_t *in, const int64_t *w,
+                        const int64_t *out) {
     const int64_t *src0 = op->role == 1 ? out : in;
     const int64_t *src1 = op->role == 2 ? out : w;
     const int64_t *dst = op->role == 0 ? out : op->role == 1 ? in : w;
@@ -276,16 +278,92 @@ static bool pool_build(const vf_op *op, const vf_case *c, vf_problem *p) {
     return true;
 }
 
-const vf_family VF_FAMILY_MAP = {"map", VF_P_NONE, true, map_draw, map_build};
-const vf_family VF_FAMILY_ZIP = {"zip", VF_P_NONE, true, zip_draw, zip_build};
-const vf_family VF_FAMILY_REDUCE = {"reduce", VF_P_DIM, false, dim_draw, dim_build};
-const vf_family VF_FAMILY_ALONG_DIM = {"along-dim", VF_P_DIM, false, dim_draw, dim_build};
-const vf_family VF_FAMILY_DROPOUT = {"dropout", VF_P_DROPOUT, false, dim_draw, dim_build};
-const vf_family VF_FAMILY_MATMUL = {"matmul", VF_P_NONE, false, matmul_draw, matmul_build};
-const vf_family VF_FAMILY_CONV1D = {"conv1d", VF_P_CONV, false, conv1d_draw, conv1d_build};
-const vf_family VF_FAMILY_CONV2D = {"conv2d", VF_P_CONV, false, conv2d_draw, conv2d_build};
-const vf_family VF_FAMILY_POOL = {"pool", VF_P_KERNEL, false, pool_draw, pool_build};
+/* ------------------------------------------------------------------ consistency */
+/* Whether a kernel call read from a golden file has shapes its kernel can take (the dispatcher's
+ * checks, which the verifier bypasses by calling kernels directly). */
+static bool eq_shape(const vf_problem *p, int i, int nd, const int64_t *shape) {
+    return same_shape(p->ndim[i], p->shape[i], nd, shape);
+}
 
+static bool map_valid(const vf_op *op, const vf_problem *p) {
+    (void)op;
+    int n;
+    int64_t s[MT_MAX_DIMS];
+    if (p->nin < 1) return false;
+    for (int i = 0; i < p->nin; i++)
+        if (mt_shape_broadcast(p->ndim[i], p->shape[i], p->out_ndim, p->out_shape, &n, s) !=
+                MT_OK ||
+            !same_shape(n, s, p->out_ndim, p->out_shape))
+            return false;
+    return true;
+}
+
+static bool dim_valid(const vf_op *op, const vf_problem *p) {
+    if (p->nin != 1 || p->params.dim >= p->ndim[0]) return false;
+    int64_t s[MT_MAX_DIMS];
+    memcpy(s, p->shape[0], sizeof s);
+    if (op->role == 0) s[p->params.dim] = 1;
+    return same_shape(p->out_ndim, p->out_shape, p->ndim[0], s);
+}
+
+static bool matmul_valid(const vf_op *op, const vf_problem *p) {
+    (void)op;
+    if (p->nin != 2 || p->ndim[0] < 2 || p->ndim[1] < 2 || p->out_ndim < 2) return false;
+    int na = p->ndim[0], nb = p->ndim[1], n;
+    int64_t s[MT_MAX_DIMS];
+    if (p->shape[0][na - 1] != p->shape[1][nb - 2] ||
+        mt_shape_broadcast(na - 2, p->shape[0], nb - 2, p->shape[1], &n, s) != MT_OK)
+        return false;
+    s[n] = p->shape[0][na - 2];
+    s[n + 1] = p->shape[1][nb - 1];
+    return same_shape(p->out_ndim, p->out_shape, n + 2, s);
+}
+
+/* The three shapes of a convolution, whichever role: in (B,Cin,...), w (Cout,Cin,...),
+ * out (B,Cout,...) with out's spatial sizes from the params. */
+static bool conv_valid(const vf_op *op, const vf_problem *p) {
+    int nd = op->family == &VF_FAMILY_CONV1D ? 3 : 4;
+    if (p->nin != 2 || p->ndim[0] != nd || p->ndim[1] != nd || p->out_ndim != nd) return false;
+    const int64_t *in = op->role == 1 ? p->out_shape : p->shape[0];
+    const int64_t *w = op->role == 2 ? p->out_shape : p->shape[1];
+    const int64_t *out = op->role == 0 ? p->out_shape : op->role == 1 ? p->shape[0] : p->shape[1];
+    if (in[0] != out[0] || in[1] != w[1] || w[0] != out[1]) return false;
+    for (int a = 0; a < nd - 2; a++) {
+        int64_t len;
+        int form = p->conv.pytorch_style ? 2 : p->params.reverse ? 1 : 0;
+        if (p->params.stride[a] < 1 ||
+            !conv_out_len(in[2 + a], w[2 + a], form, p->params.stride[a], p->params.pad[a], &len) ||
+            len != out[2 + a])
+            return false;
+    }
+    return true;
+}
+
+static bool pool_valid(const vf_op *op, const vf_problem *p) {
+    const int64_t *in = op->role == 1 ? p->out_shape : p->shape[0];
+    const int64_t *out = op->role == 0 ? p->out_shape : p->shape[op->role == 1 ? 0 : 1];
+    int kh = p->params.kernel[0], kw = p->params.kernel[1];
+    if (p->nin != (op->role == 2 ? 2 : 1) || kh < 1 || kw < 1) return false;
+    for (int i = 0; i < p->nin; i++)
+        if (p->ndim[i] != 4) return false;
+    if (p->out_ndim != 4 || (op->role == 2 && !eq_shape(p, 0, 4, p->out_shape))) return false;
+    return in[0] == out[0] && in[1] == out[1] && in[2] == out[2] * kh && in[3] == out[3] * kw;
+}
+
+const vf_family VF_FAMILY_MAP = {"map", VF_P_NONE, true, map_draw, map_build, map_valid};
+const vf_family VF_FAMILY_ZIP = {"zip", VF_P_NONE, true, zip_draw, zip_build, map_valid};
+const vf_family VF_FAMILY_REDUCE = {"reduce", VF_P_DIM, false, dim_draw, dim_build, dim_valid};
+const vf_family VF_FAMILY_ALONG_DIM = {"along-dim", VF_P_DIM,  false,
+                                       dim_draw,    dim_build, dim_valid};
+const vf_family VF_FAMILY_DROPOUT = {"dropout", VF_P_DROPOUT, false,
+                                     dim_draw,  dim_build,    dim_valid};
+const vf_family VF_FAMILY_MATMUL = {"matmul",    VF_P_NONE,    false,
+                                    matmul_draw, matmul_build, matmul_valid};
+const vf_family VF_FAMILY_CONV1D = {"conv1d",    VF_P_CONV,    false,
+                                    conv1d_draw, conv1d_build, conv_valid};
+const vf_family VF_FAMILY_CONV2D = {"conv2d",    VF_P_CONV,    false,
+                                    conv2d_draw, conv2d_build, conv_valid};
+const vf_family VF_FAMILY_POOL = {"pool", VF_P_KERNEL, false, pool_draw, pool_build, pool_valid};
 
 /* ------------------------------------------------------------------ drawing a case */
 /* Case sizes: random cases stay small enough that the naive backend runs hundreds per second;
@@ -328,7 +406,8 @@ static bool fit(const vf_op *op, vf_case *c, vf_problem *p, const caps *k) {
                 *p = q;
                 stepped = true;
             } else {
-                c->size[best] = vf_next_smaller_size(c->size[best]); /* invalid at this size: go lower */
+                c->size[best] =
+                    vf_next_smaller_size(c->size[best]); /* invalid at this size: go lower */
             }
         }
         if (!stepped) return false;
@@ -357,8 +436,9 @@ bool vf_draw_case(const vf_op *op, uint64_t seed, bool for_gradient, vf_case *c,
         /* gradient leaves are perturbed one element at a time: no stride-0 (shared) storage */
         for (int i = 0; i < VF_MAX_IN; i++)
             c->layout[i] = randint(&rng, for_gradient ? VF_L_EXPANDED : VF_L_COUNT);
-        c->layout[VF_MAX_IN] = op->family->any_out_layout && !for_gradient && one_in(&rng, 3) ? VF_L_PERMUTED
-                                                                           : VF_L_CONTIGUOUS;
+        c->layout[VF_MAX_IN] = op->family->any_out_layout && !for_gradient && one_in(&rng, 3)
+                                   ? VF_L_PERMUTED
+                                   : VF_L_CONTIGUOUS;
         if (!op->family->build(op, c, p)) continue;
         if (fit(op, c, p, for_gradient ? &GRADIENT_CAPS : &RANDOM_CAPS)) return true;
     }
@@ -371,7 +451,10 @@ void vf_params_str(unsigned used, const mt_op_params *p, const mt_conv_opts *con
     size_t n = 0;
     buf[0] = '\0';
     if ((used & VF_P_DIM) && n < len) n += (size_t)snprintf(buf + n, len - n, "dim=%d", p->dim);
-    if ((used & VF_P_CONV) && n < len)
+    if ((used & VF_P_CONV) && n < len && p->stride[1] == 0) /* conv1d: one axis */
+        n += (size_t)snprintf(buf + n, len - n, "pytorch=%d reverse=%d stride=%d pad=%d",
+                              conv->pytorch_style ? 1 : 0, p->reverse, p->stride[0], p->pad[0]);
+    else if ((used & VF_P_CONV) && n < len)
         n += (size_t)snprintf(buf + n, len - n, "pytorch=%d reverse=%d stride=%d,%d pad=%d,%d",
                               conv->pytorch_style ? 1 : 0, p->reverse, p->stride[0], p->stride[1],
                               p->pad[0], p->pad[1]);
@@ -382,10 +465,10 @@ void vf_params_str(unsigned used, const mt_op_params *p, const mt_conv_opts *con
                  (unsigned long long)p->seed);
 }
 
-/* Reads "a" or "a,b" into two ints (one value: the second is 1, conv1d's unused axis). */
-static bool parse_pair(const char *v, int *out, int second_default) {
+/* Reads "a,b" into two ints, or "a" with b = 0 (conv1d: axis 1 unused). */
+static bool parse_pair(const char *v, int *out) {
     char *end;
-    long a = strtol(v, &end, 10), b = second_default;
+    long a = strtol(v, &end, 10), b = 0;
     if (end == v) return false;
     if (*end == ',') {
         const char *s = end + 1;
@@ -398,8 +481,7 @@ static bool parse_pair(const char *v, int *out, int second_default) {
     return true;
 }
 
-bool vf_params_parse(const char *text, mt_op_params *p, mt_conv_opts *conv, char *err,
-                     size_t len) {
+bool vf_params_parse(const char *text, mt_op_params *p, mt_conv_opts *conv, char *err, size_t len) {
     memset(p, 0, sizeof *p);
     memset(conv, 0, sizeof *conv);
     p->stride[0] = p->stride[1] = 1;
@@ -407,7 +489,8 @@ bool vf_params_parse(const char *text, mt_op_params *p, mt_conv_opts *conv, char
     int pytorch = 0;
     char buf[256];
     snprintf(buf, sizeof buf, "%s", text);
-    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok;
+         tok = strtok_r(NULL, " ", &save)) {
         char *eq = strchr(tok, '=');
         if (!eq) {
             snprintf(err, len, "params: '%s' is not key=value", tok);
@@ -429,10 +512,11 @@ bool vf_params_parse(const char *text, mt_op_params *p, mt_conv_opts *conv, char
             else
                 p->reverse = (int)b;
         } else if (strcmp(k, "stride") == 0 || strcmp(k, "pad") == 0 || strcmp(k, "kernel") == 0) {
-            ok = parse_pair(v, pair, k[0] == 'p' ? 0 : 1);
+            ok = parse_pair(v, pair);
             int *dst = k[0] == 's' ? p->stride : k[0] == 'p' ? p->pad : p->kernel;
             if (ok) memcpy(dst, pair, sizeof pair);
-            if (ok && k[0] != 'p' && (pair[0] < 1 || pair[1] < 1)) ok = false;
+            if (ok && k[0] == 's') ok = pair[0] >= 1 && (pair[1] >= 1 || !strchr(v, ','));
+            if (ok && k[0] == 'k') ok = pair[0] >= 1 && pair[1] >= 1;
         } else if (strcmp(k, "rate") == 0) {
             p->rate = strtof(v, &end);
             ok = *end == '\0' && end != v && p->rate >= 0 && p->rate <= 1;
@@ -450,7 +534,9 @@ bool vf_params_parse(const char *text, mt_op_params *p, mt_conv_opts *conv, char
     }
     conv->pytorch_style = pytorch != 0;
     conv->reverse = p->reverse != 0;
-    memcpy(conv->stride, p->stride, sizeof conv->stride);
-    memcpy(conv->pad, p->pad, sizeof conv->pad);
+    for (int a = 0; a < 2 && pytorch; a++) { /* MiniTorch's form is all zero */
+        conv->stride[a] = p->stride[a];
+        conv->pad[a] = p->pad[a];
+    }
     return true;
 }

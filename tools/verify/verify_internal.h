@@ -5,9 +5,9 @@
 #include "internal.h" /* the engine's kernel args and backend table: kernels are called directly */
 #include "verify_lib.h"
 
-#define VF_MAX_IN 3    /* kernel inputs */
-#define VF_MAX_VARS 8  /* sizes (and choices) a random case is made of */
-#define VF_MSG 512     /* one failure message */
+#define VF_MAX_IN 3   /* kernel inputs */
+#define VF_MAX_VARS 8 /* sizes (and choices) a random case is made of */
+#define VF_MSG 512    /* one failure message */
 
 /* ------------------------------------------------------------------ value ranges */
 typedef enum vf_range {
@@ -93,6 +93,8 @@ typedef struct vf_family {
     void (*draw)(vf_case *c, mt_rng *rng);
     /* The kernel call a case stands for; false when the combination is invalid. */
     bool (*build)(const vf_op *op, const vf_case *c, vf_problem *p);
+    /* Whether a call read from a golden file has shapes op's kernel can take. */
+    bool (*valid)(const vf_op *op, const vf_problem *p);
 } vf_family;
 
 /* How the error bound scales: |got - want| <= atol * scale + rtol * |want|. */
@@ -118,7 +120,7 @@ typedef bool (*vf_property_fn)(const vf_problem *p, const vf_data *d, const floa
 struct vf_op {
     mt_op op;
     const vf_family *family;
-    int role; /* which kernel of the family: forward or one of the backward products */
+    int role;        /* which kernel of the family: forward or one of the backward products */
     unsigned ranges; /* VF_BIT(vf_range) the random cases draw values from */
     vf_tol tol;
     /* Golden files: op name in the file, the arrays that feed src[0..] and the expected output.
@@ -126,11 +128,11 @@ struct vf_op {
     const char *golden_op; /* NULL: no golden files (dropout: its mask is the engine's own hash) */
     const char *golden_in[VF_MAX_IN];
     const char *golden_out;
-    vf_grad_fn grad;     /* NULL: no gradient check */
+    vf_grad_fn grad; /* NULL: no gradient check */
     unsigned grad_ranges;
-    double grad_eps;     /* central-difference step */
-    double grad_tol;     /* atol = rtol */
-    bool kinks;          /* skip elements where the one-sided differences disagree */
+    double grad_eps; /* central-difference step */
+    double grad_tol; /* atol = rtol */
+    bool kinks;      /* skip elements where the one-sided differences disagree */
     vf_property_fn property;
 };
 
@@ -157,7 +159,8 @@ bool vf_draw_case(const vf_op *op, uint64_t seed, bool for_gradient, vf_case *c,
 int64_t vf_numel(int ndim, const int64_t *shape);
 /* The next size below v in the 1, 2, 3, 17, 33, 133 list (1 for v <= 2). */
 int64_t vf_next_smaller_size(int64_t v);
-/* "dim=1", "stride=2,1 pad=1,0 reverse=0 pytorch=1", ...: the golden files' params syntax. */
+/* "dim=1", "pytorch=1 reverse=0 stride=2,1 pad=1,0", "kernel=2,2", "rate=0.5 seed=7": the
+ * golden files' params syntax. One value for stride/pad (conv1d) leaves axis 1 at 0. */
 void vf_params_str(unsigned used, const mt_op_params *params, const mt_conv_opts *conv, char *buf,
                    size_t len);
 /* Parses that syntax into params and conv; false + message on an unknown key or bad value. */
@@ -166,8 +169,7 @@ bool vf_params_parse(const char *text, mt_op_params *params, mt_conv_opts *conv,
 
 /* ------------------------------------------------------------------ values and layouts */
 void vf_fill_values(vf_range r, mt_rng *rng, float *dst, int64_t n);
-void vf_layout_make(vf_layout_kind kind, int ndim, const int64_t *shape, mt_rng *rng,
-                    vf_layout *l);
+void vf_layout_make(vf_layout_kind kind, int ndim, const int64_t *shape, mt_rng *rng, vf_layout *l);
 /* Makes the logical values of an input consistent with its layout: elements that share storage
  * (stride 0) get the same value, the last one written. */
 void vf_layout_normalize(const vf_layout *l, int ndim, const int64_t *shape, float *values);
@@ -202,6 +204,7 @@ typedef struct vf_cmp {
     double got, want, bound;
     int64_t nbad;
     double max_abs, max_rel, nse;
+    double worst; /* largest |got - want| / bound: how much of the tolerance was used */
 } vf_cmp;
 
 /* NaN first, then infinities (with sign), then |got - want| <= atol * scale + rtol * |want| per
@@ -253,6 +256,7 @@ typedef struct vf_session {
     FILE *out;
     vf_golden_set golden;
     bool golden_loaded;
+    int golden_problems; /* unreadable directory or files, outside any op x backend cell */
     vf_summary sum;
     char *log; /* everything emitted, for the markdown report */
     size_t log_len, log_cap;
@@ -269,6 +273,7 @@ typedef struct vf_cell {
     int failures;
     bool unsupported;
     double max_abs, max_rel; /* worst errors of the checks that compare against a reference */
+    double worst;            /* largest share of the tolerance used (1 = at the bound) */
 } vf_cell;
 
 /* Golden files, random cases against naive, gradients (verify_checks.c). */

@@ -1,4 +1,5 @@
-/* The verifier as a library: tools/verify/main.c (the `./verify` CLI) and the planted-bug tests drive it.
+/* The verifier as a library: tools/verify/main.c (the `./verify` CLI) and the planted-bug tests
+ * drive it.
  *
  * For every op in the table (verify_ops.c) and every backend given, it checks:
  *   1. golden files (the .mtgold files in golden/cases, NumPy float64): the backend's kernel
@@ -39,11 +40,11 @@ typedef struct vf_config {
     int nbackends;
     const char *const *ops; /* op names to check; NULL = every op in the table */
     int nops;
-    uint64_t seed;       /* master seed; random case k uses vf_case_seed(seed, k) */
-    int cases;           /* random cases per op and backend */
-    int grad_cases;      /* gradient cases per op and backend; < 0: cases / 8, at least 2 */
+    uint64_t seed;  /* master seed; random case k uses vf_case_seed(seed, k) */
+    int cases;      /* random cases per op and backend */
+    int grad_cases; /* gradient cases per op and backend; < 0: cases / 8, at least 2 */
     const char *golden_dir;
-    FILE *out;           /* failures, notes and the summary table; NULL: stdout */
+    FILE *out;                /* failures, notes and the summary table; NULL: stdout */
     const char *report_path;  /* also write a markdown report here; NULL: none */
     const char *command_line; /* shown in the report */
     /* "name: reason" lines about backends this build lacks, printed with the summary */

@@ -65,8 +65,8 @@ static mt_tensor *g_matmul(mt_ctx *c, mt_tensor **x, const vf_problem *p) {
 /* Value ranges: every op sees ones (the shrinker's simplest values) and ties. */
 #define R_ANY ((1u << VF_R_COUNT) - 1u)
 #define R_PROD (VF_BIT(VF_R_ONES) | VF_BIT(VF_R_NEAR1))
-#define R_LINEAR                                                                              \
-    (VF_BIT(VF_R_ONES) | VF_BIT(VF_R_INT) | VF_BIT(VF_R_UNIT) | VF_BIT(VF_R_WIDE) |             \
+#define R_LINEAR                                                                                   \
+    (VF_BIT(VF_R_ONES) | VF_BIT(VF_R_INT) | VF_BIT(VF_R_UNIT) | VF_BIT(VF_R_WIDE) |                \
      VF_BIT(VF_R_SMALL))
 
 /* Golden arrays: GOLDEN1/2 for forward ops read their own files. */
@@ -126,8 +126,10 @@ static const vf_op TABLE[] = {
     {MT_OP_NEG, &VF_FAMILY_MAP, 0, R_ANY, TOL_EXACT, GOLDEN1("neg"), GRAD(g_neg, VF_R_UNIT), NULL},
     {MT_OP_ID, &VF_FAMILY_MAP, 0, R_ANY, TOL_EXACT, GOLDEN1("id"), GRAD(g_id, VF_R_UNIT), NULL},
     {MT_OP_INV, &VF_FAMILY_MAP, 0, R_ANY, TOL_MAP, GOLDEN1("inv"), GRAD(g_inv, VF_R_AWAY0), NULL},
-    {MT_OP_RELU, &VF_FAMILY_MAP, 0, R_ANY, TOL_EXACT, GOLDEN1("relu"), GRAD_KINKS(g_relu, VF_R_UNIT), NULL},
-    {MT_OP_SIGMOID, &VF_FAMILY_MAP, 0, R_ANY, TOL_MAP, GOLDEN1("sigmoid"), GRAD(g_sigmoid, VF_R_UNIT), NULL},
+    {MT_OP_RELU, &VF_FAMILY_MAP, 0, R_ANY, TOL_EXACT, GOLDEN1("relu"),
+     GRAD_KINKS(g_relu, VF_R_UNIT), NULL},
+    {MT_OP_SIGMOID, &VF_FAMILY_MAP, 0, R_ANY, TOL_MAP, GOLDEN1("sigmoid"),
+     GRAD(g_sigmoid, VF_R_UNIT), NULL},
     {MT_OP_LOG, &VF_FAMILY_MAP, 0, R_ANY, TOL_MAP, GOLDEN1("log"), GRAD(g_log, VF_R_HALF2), NULL},
     {MT_OP_EXP, &VF_FAMILY_MAP, 0, R_ANY, TOL_MAP, GOLDEN1("exp"), GRAD(g_exp, VF_R_UNIT), NULL},
     /* zips: out = f(a, b), both broadcast; the *_back ops are checked against the gradients in
@@ -139,28 +141,30 @@ static const vf_op TABLE[] = {
     {MT_OP_IS_CLOSE, &VF_FAMILY_ZIP, 0, R_ANY, TOL_EXACT, GOLDEN2("is_close"), NO_GRAD, NULL},
     {MT_OP_RELU_BACK, &VF_FAMILY_ZIP, 0, R_ANY, TOL_EXACT, GOLDEN_FROM("relu", "in0", "r", "grad0"),
      NO_GRAD, NULL},
-    {MT_OP_LOG_BACK, &VF_FAMILY_ZIP, 0, R_ANY, TOL_ZIP, GOLDEN_FROM("log", "in0", "r", "grad0"), NO_GRAD,
-     NULL},
-    {MT_OP_INV_BACK, &VF_FAMILY_ZIP, 0, R_ANY, TOL_ZIP, GOLDEN_FROM("inv", "in0", "r", "grad0"), NO_GRAD,
-     NULL},
-    {MT_OP_SIGMOID_BACK, &VF_FAMILY_ZIP, 0, R_ANY, TOL_ZIP, GOLDEN_FROM("sigmoid", "in0", "r", "grad0"),
+    {MT_OP_LOG_BACK, &VF_FAMILY_ZIP, 0, R_ANY, TOL_ZIP, GOLDEN_FROM("log", "in0", "r", "grad0"),
      NO_GRAD, NULL},
+    {MT_OP_INV_BACK, &VF_FAMILY_ZIP, 0, R_ANY, TOL_ZIP, GOLDEN_FROM("inv", "in0", "r", "grad0"),
+     NO_GRAD, NULL},
+    {MT_OP_SIGMOID_BACK, &VF_FAMILY_ZIP, 0, R_ANY, TOL_ZIP,
+     GOLDEN_FROM("sigmoid", "in0", "r", "grad0"), NO_GRAD, NULL},
     /* reductions along params.dim */
-    {MT_OP_SUM, &VF_FAMILY_REDUCE, 0, R_ANY, TOL_SUMS, GOLDEN1("sum"), GRAD(g_sum, VF_R_UNIT), NULL},
+    {MT_OP_SUM, &VF_FAMILY_REDUCE, 0, R_ANY, TOL_SUMS, GOLDEN1("sum"), GRAD(g_sum, VF_R_UNIT),
+     NULL},
     {MT_OP_PROD, &VF_FAMILY_REDUCE, 0, R_PROD, TOL_PROD, GOLDEN1("prod"), NO_GRAD, NULL},
     {MT_OP_MAX, &VF_FAMILY_REDUCE, 0, R_ANY, TOL_EXACT, GOLDEN1("max"), MAX_GRADIENT, NULL},
     /* batched matmul, batch dims broadcast */
-    {MT_OP_MATMUL, &VF_FAMILY_MATMUL, 0, R_ANY, TOL_SUMS, GOLDEN2("matmul"), GRAD(g_matmul, VF_R_UNIT), NULL},
+    {MT_OP_MATMUL, &VF_FAMILY_MATMUL, 0, R_ANY, TOL_SUMS, GOLDEN2("matmul"),
+     GRAD(g_matmul, VF_R_UNIT), NULL},
 #ifdef MT_VERIFY_NN_OPS
     /* convolutions: the backward products are checked against the forward files' gradients */
-    {MT_OP_CONV1D, &VF_FAMILY_CONV1D, 0, R_LINEAR, TOL_SUMS, GOLDEN2("conv1d"), GRAD(g_conv1d, VF_R_UNIT),
-     NULL},
+    {MT_OP_CONV1D, &VF_FAMILY_CONV1D, 0, R_LINEAR, TOL_SUMS, GOLDEN2("conv1d"),
+     GRAD(g_conv1d, VF_R_UNIT), NULL},
     {MT_OP_CONV1D_BACK_INPUT, &VF_FAMILY_CONV1D, 1, R_LINEAR, TOL_SUMS,
      GOLDEN_FROM("conv1d", "r", "in1", "grad0"), NO_GRAD, NULL},
     {MT_OP_CONV1D_BACK_WEIGHT, &VF_FAMILY_CONV1D, 2, R_LINEAR, TOL_SUMS,
      GOLDEN_FROM("conv1d", "in0", "r", "grad1"), NO_GRAD, NULL},
-    {MT_OP_CONV2D, &VF_FAMILY_CONV2D, 0, R_LINEAR, TOL_SUMS, GOLDEN2("conv2d"), GRAD(g_conv2d, VF_R_UNIT),
-     NULL},
+    {MT_OP_CONV2D, &VF_FAMILY_CONV2D, 0, R_LINEAR, TOL_SUMS, GOLDEN2("conv2d"),
+     GRAD(g_conv2d, VF_R_UNIT), NULL},
     {MT_OP_CONV2D_BACK_INPUT, &VF_FAMILY_CONV2D, 1, R_LINEAR, TOL_SUMS,
      GOLDEN_FROM("conv2d", "r", "in1", "grad0"), NO_GRAD, NULL},
     {MT_OP_CONV2D_BACK_WEIGHT, &VF_FAMILY_CONV2D, 2, R_LINEAR, TOL_SUMS,
@@ -168,8 +172,8 @@ static const vf_op TABLE[] = {
     /* pooling, window = stride */
     {MT_OP_AVGPOOL2D, &VF_FAMILY_POOL, 0, R_ANY, TOL_SUMS, GOLDEN1("avgpool2d"),
      GRAD(g_avgpool, VF_R_UNIT), NULL},
-    {MT_OP_AVGPOOL2D_BACK, &VF_FAMILY_POOL, 1, R_ANY, TOL_SUMS, GOLDEN_FROM("avgpool2d", "r", NULL, "grad0"),
-     NO_GRAD, NULL},
+    {MT_OP_AVGPOOL2D_BACK, &VF_FAMILY_POOL, 1, R_ANY, TOL_SUMS,
+     GOLDEN_FROM("avgpool2d", "r", NULL, "grad0"), NO_GRAD, NULL},
     {MT_OP_MAXPOOL2D, &VF_FAMILY_POOL, 0, R_LINEAR, TOL_EXACT, GOLDEN1("maxpool2d"),
      GRAD_KINKS(g_maxpool, VF_R_UNIT), NULL},
     {MT_OP_MAXPOOL2D_BACK, &VF_FAMILY_POOL, 2, R_LINEAR, TOL_EXACT,
@@ -182,8 +186,8 @@ static const vf_op TABLE[] = {
     {MT_OP_LOGSOFTMAX, &VF_FAMILY_ALONG_DIM, 1, R_SOFTMAX, TOL_LOGSOFTMAX, GOLDEN1("logsoftmax"),
      GRAD(g_logsoftmax, VF_R_UNIT), vf_logsoftmax_property},
     /* no golden file: the mask is the engine's own hash; every backend must match naive's */
-    {MT_OP_DROPOUT, &VF_FAMILY_DROPOUT, 2, R_DROPOUT, TOL_DROPOUT, NO_GOLDEN, GRAD(g_dropout, VF_R_UNIT),
-     vf_dropout_property},
+    {MT_OP_DROPOUT, &VF_FAMILY_DROPOUT, 2, R_DROPOUT, TOL_DROPOUT, NO_GOLDEN,
+     GRAD(g_dropout, VF_R_UNIT), vf_dropout_property},
 #endif
 };
 
@@ -198,6 +202,7 @@ const vf_op *vf_table_find(const char *name) {
 }
 
 int vf_op_count(void) { return COUNT(TABLE); }
-const char *vf_op_name_at(int i) { return i >= 0 && i < COUNT(TABLE) ? mt_op_name(TABLE[i].op) : NULL; }
+const char *vf_op_name_at(int i) {
+    return i >= 0 && i < COUNT(TABLE) ? mt_op_name(TABLE[i].op) : NULL;
+}
 bool vf_op_known(const char *name) { return name && vf_table_find(name) != NULL; }
-

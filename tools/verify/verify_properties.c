@@ -45,7 +45,7 @@ static bool argmax_slice(const float *x, const float *out, const int64_t *pos, i
     return true;
 }
 bool vf_argmax_property(const vf_problem *p, const vf_data *d, const float *out, char *msg,
-                            size_t len) {
+                        size_t len) {
     return for_each_slice(p, d->in[0], out, argmax_slice, msg, len);
 }
 
@@ -68,7 +68,7 @@ static bool softmax_slice(const float *x, const float *out, const int64_t *pos, 
     return true;
 }
 bool vf_softmax_property(const vf_problem *p, const vf_data *d, const float *out, char *msg,
-                             size_t len) {
+                         size_t len) {
     return for_each_slice(p, d->in[0], out, softmax_slice, msg, len);
 }
 
@@ -84,14 +84,14 @@ static bool logsoftmax_slice(const float *x, const float *out, const int64_t *po
     }
     return true;
 }
-bool vf_logsoftmax_property(const vf_problem *p, const vf_data *d, const float *out,
-                                char *msg, size_t len) {
+bool vf_logsoftmax_property(const vf_problem *p, const vf_data *d, const float *out, char *msg,
+                            size_t len) {
     return for_each_slice(p, d->in[0], out, logsoftmax_slice, msg, len);
 }
 
 /* Inverted dropout: every output is 0 or x / (1 - rate), and about (1 - rate) of them are kept. */
 bool vf_dropout_property(const vf_problem *p, const vf_data *d, const float *out, char *msg,
-                             size_t len) {
+                         size_t len) {
     int64_t n = vf_numel(p->ndim[0], p->shape[0]), nonzero = 0, kept = 0;
     double rate = p->params.rate;
     for (int64_t i = 0; i < n; i++) {

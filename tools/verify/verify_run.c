@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GUARD_WORDS 16          /* 64 bytes each side keeps the data 64-byte aligned */
-#define FENCE_BITS 0x7fc0beefu  /* a NaN: a kernel that reads a guard or gap poisons its output */
+#define GUARD_WORDS 16         /* 64 bytes each side keeps the data 64-byte aligned */
+#define FENCE_BITS 0x7fc0beefu /* a NaN: a kernel that reads a guard or gap poisons its output */
 
 typedef struct fenced {
     const char *what;

@@ -109,7 +109,7 @@ static mt_status exp_clobbers_input(const mt_kernel_args *args) {
 #ifdef MT_VERIFY_NN_OPS
 /* Off by one in conv1d: the bounds check drops the last input column. */
 static mt_status conv1d_off_by_one(const mt_kernel_args *args) {
-    mt_tensor *out = args->out;        /* (B, Cout, Wo) */
+    mt_tensor *out = args->out;         /* (B, Cout, Wo) */
     const mt_tensor *in = args->src[0]; /* (B, Cin, W) */
     const mt_tensor *w = args->src[1];  /* (Cout, Cin, K) */
     const mt_op_params *p = &args->params;
@@ -187,7 +187,8 @@ static void expect_caught(const char *bug, const mt_backend *b, const char *op, 
     char repro[128];
     snprintf(repro, sizeof repro, "./verify --op %s", op);
     CHECK(strstr(r.log, repro) != NULL, "%s: no reproduce line '%s ...'", bug, repro);
-    if (getenv("PLANTED_VERBOSE") || check_failed > failed_before) fprintf(stderr, "---- verifier output for %s ----\n%s\n", bug, r.log);
+    if (getenv("PLANTED_VERBOSE") || check_failed > failed_before)
+        fprintf(stderr, "---- verifier output for %s ----\n%s\n", bug, r.log);
 }
 
 static void test_unchanged_copy_passes(void) {

@@ -278,5 +278,28 @@ typedef struct vf_cell {
 
 /* Golden files, random cases against naive, gradients (verify_checks.c). */
 void vf_check_cell(vf_session *s, vf_cell *cell);
+void vf_check_golden(vf_session *s, vf_cell *cell);               /* verify_golden_check.c */
+void vf_check_cases(vf_session *s, vf_cell *cell, bool gradient); /* verify_cases.c */
+
+/* The result of one check. */
+typedef struct vf_outcome {
+    vf_failure failure; /* VF_FAIL_COUNT: passed */
+    char msg[VF_MSG];
+    double max_abs, max_rel, worst;
+} vf_outcome;
+void vf_pass(vf_outcome *o);
+void vf_failed(vf_outcome *o, vf_failure kind, const char *fmt, ...) MT_PRINTF(3, 4);
+/* Records a failure of the cell and prints its first line. */
+void vf_cell_fail(vf_session *s, vf_cell *cell, vf_failure kind, const char *fmt, ...)
+    MT_PRINTF(4, 5);
+void vf_track(vf_cell *cell, double max_abs, double max_rel, double worst);
+double *vf_to_double(const float *f, int64_t n);
+/* The error scale of op->tol for these inputs (malloc'd; NULL: 1 everywhere). */
+double *vf_error_scale(const vf_op *op, const vf_problem *p, const vf_data *d);
+/* A leaf's gradient on the host (zeros when none flowed into it). */
+bool vf_leaf_grad(const mt_tensor *leaf, float *dst);
+/* Prints a case: shapes, layouts, params, values (all of them when the case is small). */
+void vf_print_case(vf_session *s, const vf_op *op, const vf_case *c, const vf_problem *p,
+                   bool gradient);
 
 #endif

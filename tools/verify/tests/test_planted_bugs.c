@@ -1,7 +1,8 @@
 /* Proof that the verifier can fail. Each test builds a test-only backend, a copy of the naive
  * kernel table with one kernel swapped for a plausibly wrong one, runs the verifier library on it
  * and requires a non-zero status, the right kind of failure, and a reproduce line. The unchanged
- * copy must pass, so the failures come from the planted bugs and nothing else. */
+ * copy must pass, so the failures come from the planted bugs and nothing else.
+ * PLANTED_VERBOSE=1 prints the verifier's output for every planted bug (to see what users see). */
 #include "check.h"
 #include "internal.h"
 #include "verify_lib.h"

@@ -110,6 +110,7 @@ MAPS = {
     "sigmoid": (sigmoid, lambda x, r: sigmoid(x) * (1.0 - sigmoid(x)) * r),
     "log": (lambda x: np.log(x), lambda x, r: r / x),
     "exp": (lambda x: np.exp(x), lambda x, r: np.exp(x) * r),
+    "sqrt": (lambda x: np.sqrt(x), lambda x, r: r / (2.0 * np.sqrt(x))),
 }
 
 
@@ -215,7 +216,7 @@ def params_text(params):
 def map_cases(rng):
     ranges = {
         "neg": (-1, 1), "id": (-1, 1), "relu": (-1, 1), "sigmoid": (-10, 10),
-        "exp": (-5, 5), "log": (0.1, 4), "inv": None,
+        "exp": (-5, 5), "log": (0.1, 4), "inv": None, "sqrt": (0.1, 4),
     }
     for name, (fwd, grad) in MAPS.items():
         lohi = ranges[name]

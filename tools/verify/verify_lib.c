@@ -84,14 +84,7 @@ void vf_print_unverified_ops(FILE *out) {
     int count;
     unverified_ops(list, sizeof list, &count);
     if (count == 0) return;
-#ifdef MT_VERIFY_NN_OPS
     fprintf(out, "not verified: %d op(s) have no entry in the verifier's table: %s\n", count, list);
-#else
-    fprintf(out,
-            "not verified: %d op(s) have no entry in this build's verifier table: %s\n"
-            "  (their entries are compiled with -DMT_VERIFY_NN_OPS=ON once their kernels exist)\n",
-            count, list);
-#endif
 }
 
 void vf_list_ops(FILE *out, const char *golden_dir) {

@@ -79,8 +79,7 @@ static mt_tensor *g_matmul(mt_ctx *c, mt_tensor **x, const vf_problem *p) {
 #define GRAD_KINKS(fn, range) fn, VF_BIT(range), 1e-2, 1e-2, true
 #define NO_GRAD NULL, 0, 0, 0, false
 
-/* ------------------------------------------------------------------ nn ops (other branches) */
-#ifdef MT_VERIFY_NN_OPS
+/* ------------------------------------------------------------------ nn ops */
 static mt_tensor *g_max(mt_ctx *c, mt_tensor **x, const vf_problem *p) {
     return mt_max(c, x[0], p->params.dim);
 }
@@ -116,9 +115,6 @@ static mt_tensor *g_dropout(mt_ctx *c, mt_tensor **x, const vf_problem *p) {
 #define R_DROPOUT (VF_BIT(VF_R_ONES) | VF_BIT(VF_R_UNIT) | VF_BIT(VF_R_WIDE))
 /* mt_max is an nn function: its gradient check comes with the nn ops */
 #define MAX_GRADIENT GRAD_KINKS(g_max, VF_R_UNIT)
-#else
-#define MAX_GRADIENT NO_GRAD
-#endif
 
 /* Fields: op, family, role, value ranges, tolerance, golden arrays, gradient check, property. */
 static const vf_op TABLE[] = {
@@ -132,6 +128,8 @@ static const vf_op TABLE[] = {
      GRAD(g_sigmoid, VF_R_UNIT), NULL},
     {MT_OP_LOG, &VF_FAMILY_MAP, 0, R_ANY, TOL_MAP, GOLDEN1("log"), GRAD(g_log, VF_R_HALF2), NULL},
     {MT_OP_EXP, &VF_FAMILY_MAP, 0, R_ANY, TOL_MAP, GOLDEN1("exp"), GRAD(g_exp, VF_R_UNIT), NULL},
+    /* a kernel for the optimizers (Adam), with no differentiable function of its own */
+    {MT_OP_SQRT, &VF_FAMILY_MAP, 0, R_ANY, TOL_MAP, GOLDEN1("sqrt"), NO_GRAD, NULL},
     /* zips: out = f(a, b), both broadcast; the *_back ops are checked against the gradients in
      * their forward op's golden files (a = forward input, b = incoming gradient r) */
     {MT_OP_ADD, &VF_FAMILY_ZIP, 0, R_ANY, TOL_ZIP, GOLDEN2("add"), GRAD(g_add, VF_R_UNIT), NULL},
@@ -155,7 +153,6 @@ static const vf_op TABLE[] = {
     /* batched matmul, batch dims broadcast */
     {MT_OP_MATMUL, &VF_FAMILY_MATMUL, 0, R_ANY, TOL_SUMS, GOLDEN2("matmul"),
      GRAD(g_matmul, VF_R_UNIT), NULL},
-#ifdef MT_VERIFY_NN_OPS
     /* convolutions: the backward products are checked against the forward files' gradients */
     {MT_OP_CONV1D, &VF_FAMILY_CONV1D, 0, R_LINEAR, TOL_SUMS, GOLDEN2("conv1d"),
      GRAD(g_conv1d, VF_R_UNIT), NULL},
@@ -188,7 +185,6 @@ static const vf_op TABLE[] = {
     /* no golden file: the mask is the engine's own hash; every backend must match naive's */
     {MT_OP_DROPOUT, &VF_FAMILY_DROPOUT, 2, R_DROPOUT, TOL_DROPOUT, NO_GOLDEN,
      GRAD(g_dropout, VF_R_UNIT), vf_dropout_property},
-#endif
 };
 
 int vf_table_size(void) { return COUNT(TABLE); }

@@ -107,7 +107,6 @@ static mt_status exp_clobbers_input(const mt_kernel_args *args) {
     return s;
 }
 
-#ifdef MT_VERIFY_NN_OPS
 /* Off by one in conv1d: the bounds check drops the last input column. */
 static mt_status conv1d_off_by_one(const mt_kernel_args *args) {
     mt_tensor *out = args->out;         /* (B, Cout, Wo) */
@@ -135,7 +134,6 @@ static mt_status conv1d_off_by_one(const mt_kernel_args *args) {
             }
     return MT_OK;
 }
-#endif
 
 /* ------------------------------------------------------------------ running the verifier */
 static mt_backend planted(const char *name, mt_op op, mt_kernel_fn kernel) {
@@ -244,12 +242,10 @@ static void test_missing_kernel(void) {
     expect_caught("missing kernel", &b, "prod", VF_FAIL_UNSUPPORTED, -1);
 }
 
-#ifdef MT_VERIFY_NN_OPS
 static void test_conv_off_by_one(void) {
     mt_backend b = planted("planted-conv", MT_OP_CONV1D, conv1d_off_by_one);
     expect_caught("off-by-one conv1d", &b, "conv1d", VF_FAIL_VALUE, 0);
 }
-#endif
 
 /* A failing random case is shrunk: the broadcast bug needs two operands of different rank, and
  * nothing more, so the shrunk case must be tiny. */
@@ -289,9 +285,7 @@ int main(void) {
     test_nondeterminism();
     test_input_write();
     test_missing_kernel();
-#ifdef MT_VERIFY_NN_OPS
     test_conv_off_by_one();
-#endif
     test_shrinks();
     test_golden_dir_missing();
     return check_summary("test_planted_bugs");

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# CTest smoke test of ./bench: quick matmul and elementwise sweeps into a temporary folder, checks
+# that each report, chart and raw JSON is written and well-formed, then plants a wrong result and
+# expects the run to fail.
+set -euo pipefail
+BENCH=${1:?usage: smoke_test.sh path/to/bench}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+fail() { echo "bench_smoke: FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
+passed=0
+
+for b in matmul elementwise; do
+  out="$tmp/$b"
+  "$BENCH" "$b" --sweep --quick --threads 1 --baselines openblas,memcpy --out "$out" \
+      --benchmark_min_time=0.001 >"$tmp/$b.log" 2>&1 || { cat "$tmp/$b.log"; fail "$b --quick exited non-zero"; }
+  md=$(ls "$out"/"$b"-*.md) || fail "$b: no report"
+  json=${md%.md}.json svg=${md%.md}.svg
+  [ -s "$svg" ] || fail "$b: no chart"
+  "$PY" - "$json" "$svg" "$md" "$b" <<'PYEOF' || fail "$b: malformed output"
+import json, sys, xml.dom.minidom
+raw, svg, md, bench = sys.argv[1:]
+data = json.load(open(raw))
+names = {b["name"] for b in data["benchmarks"]}
+assert any(n.startswith(bench + "/") and "/naive/" in n for n in names), names
+assert any(b.get("aggregate_name") == "median" for b in data["benchmarks"])
+xml.dom.minidom.parse(svg)
+text = open(md).read()
+for must in ("## Times", "## Check against the naive backend", "Command: `./bench " + bench,
+             "| naive ms |", "CPU:"):
+    assert must in text, must
+assert "MISMATCH" not in text and "FAILED" not in text
+PYEOF
+  grep -q "$(basename "$md")" "$out/README.md" || fail "$b: README.md does not index the report"
+  passed=$((passed + 1))
+done
+
+# A planted wrong value must fail the run with exit status 1 and say so in the report.
+set +e
+"$BENCH" matmul --sweep --quick --threads 1 --baselines none --out "$tmp/planted" \
+    --benchmark_min_time=0.001 --plant-wrong-result >"$tmp/planted.log" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || { cat "$tmp/planted.log"; fail "planted wrong result: exit $rc, expected 1"; }
+grep -q "MISMATCH" "$tmp"/planted/matmul-*.md || fail "planted wrong result: report shows no mismatch"
+passed=$((passed + 1))
+
+# Usage errors exit 2.
+set +e
+"$BENCH" matmul --sweep --no-such-flag >/dev/null 2>&1; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "unknown flag: exit $rc, expected 2"
+passed=$((passed + 1))
+echo "$passed passed, 0 failed"

@@ -84,7 +84,7 @@ typedef struct bench_reference {
     bench_region regions[BENCH_MAX_REGIONS];
     int count;
     bool full; /* the regions cover every output element */
-    char note[160]; /* what the regions cover, when not everything */
+    char note[400]; /* what the regions cover, when not everything */
 } bench_reference;
 void bench_reference_free(bench_reference *r);
 

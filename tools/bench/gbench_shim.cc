@@ -176,7 +176,7 @@ int gb_register(const char *name, gb_body_fn body, void *user, const gb_policy *
             e.body(reinterpret_cast<gb_state *>(&st), e.user);
         });
     if (!b) return 1;
-    b->Unit(benchmark::kMillisecond);
+    b->Unit(benchmark::kMicrosecond);
     if (p.manual_time)
         b->UseManualTime();
     else
@@ -189,21 +189,26 @@ int gb_register(const char *name, gb_body_fn body, void *user, const gb_policy *
     return 0;
 }
 
-bool gb_is_selected(const char *name) {
+static bool filter_matches(const std::string &decorated) {
     std::string spec = benchmark::GetBenchmarkFilter();
     bool negate = !spec.empty() && spec[0] == '-';
     if (negate) spec = spec.substr(1);
     if (spec.empty() || spec == "all") spec = ".";
-    for (const Entry &e : g_entries) {
-        if (e.name != name) continue;
-        try {
-            bool hit = std::regex_search(e.decorated, std::regex(spec, std::regex::extended));
-            return hit != negate;
-        } catch (const std::regex_error &) {
-            return true;  // Google Benchmark itself reports a bad filter
-        }
+    try {
+        return std::regex_search(decorated, std::regex(spec, std::regex::extended)) != negate;
+    } catch (const std::regex_error &) {
+        return true;  // Google Benchmark itself reports a bad filter
     }
+}
+
+bool gb_is_selected(const char *name) {
+    for (const Entry &e : g_entries)
+        if (e.name == name) return filter_matches(e.decorated);
     return false;
+}
+
+bool gb_filter_matches(const char *name) {
+    return filter_matches(decorate(name, gb_policy{0, 0, 0, false}));
 }
 
 int gb_selected_count(void) {

@@ -62,8 +62,11 @@ int gb_register(const char *name, gb_body_fn body, void *user, const gb_policy *
 
 /* How many registered benchmarks --benchmark_filter selects (for progress messages). */
 int gb_selected_count(void);
-/* Whether --benchmark_filter selects this name. */
+/* Whether --benchmark_filter selects this registered benchmark. */
 bool gb_is_selected(const char *name);
+/* Whether --benchmark_filter would select a wall-clock benchmark of this name (for work timed
+ * outside Google Benchmark, such as another process). */
+bool gb_filter_matches(const char *name);
 
 /* Runs the selected benchmarks with the display format of --benchmark_format (console, json or
  * csv) and the file of --benchmark_out. Returns how many benchmarks ran. */

@@ -182,6 +182,11 @@ static void finish_active(void) {
     bench_run *run = s->run;
     bench_cell *cell = &run->cells[s->c][s->i];
     if (!s->inst) return;
+    if (cell->error[0]) { /* a timed run failed: there is no output to check */
+        run->sweep->release(s->inst);
+        s->inst = NULL;
+        return;
+    }
     bench_output outs[BENCH_MAX_OUTPUTS];
     memset(outs, 0, sizeof outs);
     char err[256] = "";

@@ -51,7 +51,7 @@ typedef struct bench_run {
     bench_impl impls[BENCH_MAX_IMPLS];
     int nimpls;
     bench_cell cells[BENCH_MAX_CASES][BENCH_MAX_IMPLS];
-    char ref_note[BENCH_MAX_CASES][160]; /* what the check covered when not every element */
+    char ref_note[BENCH_MAX_CASES][400]; /* what the check covered when not every element */
     char torch_status[512];              /* "ok", or why PyTorch numbers are absent */
     char torch_version[32];
     int failures;                        /* check mismatches and errors */

@@ -58,7 +58,7 @@ static void usage(FILE *f) {
 "  --out DIR          where reports go (default: %s/reports)\n"
 "  --naive-limit G    largest case timed on the naive backend, in GFLOP (matmul, conv) or GB\n"
 "                     moved (elementwise, reduce); larger ones are skipped and say so, and\n"
-"                     are checked on a slice (default 2, with --quick 0.05)\n"
+"                     are checked on a slice (default 4, with --quick 0.05)\n"
 "  --note TEXT        a line for the report's machine section (repeatable), e.g. that the\n"
 "                     machine was shared with other jobs\n"
 "  --help             this text\n"
@@ -159,10 +159,10 @@ static bool has_prefix(const char *s, const char *prefix) {
 int main(int argc, char **argv) {
     static bench_options opts;
     static bench_run run;
-    /* Google Benchmark's arguments, plus the defaults we inject (at most 6). */
-    char **gb_argv = calloc((size_t)argc + 8, sizeof *gb_argv);
+    /* Google Benchmark's arguments, plus the defaults we inject (at most 4) and a NULL. */
+    enum { GB_MAX_ARGS = 64 };
+    static char *gb_argv[GB_MAX_ARGS + 6];
     int gb_argc = 0;
-    if (!gb_argv) return 1;
     gb_argv[gb_argc++] = argv[0];
     bool user_reps = false, user_min_time = false, user_out = false, user_out_format = false;
     double naive_limit_g = -1;
@@ -186,6 +186,10 @@ int main(int argc, char **argv) {
             if (has_prefix(a, "--benchmark_out=")) {
                 user_out = true;
                 snprintf(opts.raw_json, sizeof opts.raw_json, "%s", a + strlen("--benchmark_out="));
+            }
+            if (gb_argc == GB_MAX_ARGS) {
+                fprintf(stderr, "bench: more than %d --benchmark_* flags\n", GB_MAX_ARGS - 1);
+                return 2;
             }
             gb_argv[gb_argc++] = argv[i];
         } else if (strcmp(a, "--sweep") == 0) {
@@ -263,7 +267,7 @@ int main(int argc, char **argv) {
     } else {
         run.ncases = sweep->builtin(opts.quick, run.cases, BENCH_MAX_CASES);
     }
-    opts.naive_limit = 1e9 * (naive_limit_g >= 0 ? naive_limit_g : opts.quick ? 0.05 : 2.0);
+    opts.naive_limit = 1e9 * (naive_limit_g >= 0 ? naive_limit_g : opts.quick ? 0.05 : 4.0);
     if (bench_select_impls(&run) != 0) return 2;
 
     if (opts.threads == 0) {
@@ -316,7 +320,6 @@ int main(int argc, char **argv) {
     bench_run_torch(&run, MT_BENCH_SOURCE_DIR "/tools/bench");
     int rc = bench_write_report(&run);
     gb_shutdown();
-    free(gb_argv);
     if (rc != 0) return 1;
     if (run.failures) {
         fprintf(stderr, "bench: FAILED: %d result(s) did not match the naive backend or did not "

@@ -49,6 +49,13 @@ static bool timed(const bench_run *run, int c, int i) {
            run->cells[c][i].median_s > 0;
 }
 
+/* A row is shown when something ran for it (--benchmark_filter may leave a case out). */
+static bool case_shown(const bench_run *run, int c) {
+    for (int i = 0; i < run->nimpls; i++)
+        if (run->cells[c][i].state == CELL_OK || run->cells[c][i].state == CELL_ERROR) return true;
+    return false;
+}
+
 static double rate(const bench_run *run, int c, int i) {
     return run->cases[c].work / run->cells[c][i].median_s / 1e9;
 }
@@ -131,8 +138,9 @@ static int write_svg(const bench_run *run, const char *path) {
     double dlo = floor(log10(lo)), dhi = ceil(log10(hi));
     if (dhi <= dlo) dhi = dlo + 1;
     const int bar = 12, gap = 18, left = 70, top = 50, plot_h = 300, bottom = 150;
-    int group = ns * bar + gap;
-    int width = left + run->ncases * group + 40, height = top + plot_h + bottom;
+    int group = ns * bar + gap, nshown = 0;
+    for (int c = 0; c < run->ncases; c++) nshown += case_shown(run, c);
+    int width = left + nshown * group + 40, height = top + plot_h + bottom;
     if (width < 480) width = 480;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                "font-family=\"sans-serif\" font-size=\"11\">\n", width, height);
@@ -154,8 +162,9 @@ static int write_svg(const bench_run *run, const char *path) {
                    "<text x=\"%d\" y=\"37\">%s</text>\n",
                 x, COLORS[k % 10], x + 14, run->impls[shown[k]].name);
     }
-    for (int c = 0; c < run->ncases; c++) {
-        int x0 = left + c * group + gap / 2;
+    for (int c = 0, col = 0; c < run->ncases; c++) {
+        if (!case_shown(run, c)) continue;
+        int x0 = left + col++ * group + gap / 2;
         for (int k = 0; k < ns; k++) {
             int i = shown[k];
             if (!timed(run, c, i)) continue;
@@ -298,6 +307,7 @@ int bench_write_report(const bench_run *run) {
     for (int i = 0; i < run->nimpls; i++) fprintf(f, "---:|---:|");
     fprintf(f, "\n");
     for (int c = 0; c < run->ncases; c++) {
+        if (!case_shown(run, c)) continue;
         case_cols(f, run, c);
         for (int i = 0; i < run->nimpls; i++) {
             char t[128];
@@ -338,6 +348,7 @@ int bench_write_report(const bench_run *run) {
     for (int k = 0; k < ncols; k++) fprintf(f, "---:|");
     fprintf(f, "\n");
     for (int c = 0; c < run->ncases; c++) {
+        if (!case_shown(run, c)) continue;
         case_cols(f, run, c);
         for (int k = 0; k < ncols; k++) {
             char r[32];
@@ -362,6 +373,7 @@ int bench_write_report(const bench_run *run) {
         if (run->impls[i].kind != IMPL_TORCH) fprintf(f, "---:|");
     fprintf(f, "---|\n");
     for (int c = 0; c < run->ncases; c++) {
+        if (!case_shown(run, c)) continue;
         case_cols(f, run, c);
         for (int i = 0; i < run->nimpls; i++) {
             if (run->impls[i].kind == IMPL_TORCH) continue;
@@ -429,10 +441,13 @@ int bench_write_report(const bench_run *run) {
     const char *raw = strncmp(o->raw_json, o->out_dir, strlen(o->out_dir)) == 0
                           ? base_name(o->raw_json) : o->raw_json;
     fprintf(f, "\nRaw Google Benchmark JSON: [%s](%s)", base_name(o->raw_json), raw);
-    for (int i = 0; i < run->nimpls; i++)
-        if (run->impls[i].kind == IMPL_TORCH && run->torch_version[0])
+    for (int i = 0; i < run->nimpls; i++) {
+        bool ran = false;
+        for (int c = 0; c < run->ncases; c++) ran |= run->cells[c][i].state != CELL_PENDING;
+        if (run->impls[i].kind == IMPL_TORCH && ran)
             fprintf(f, "; PyTorch: [%s-%s.%s.jsonl](%s-%s.%s.jsonl)", name, o->timestamp,
                     run->impls[i].name, name, o->timestamp, run->impls[i].name);
+    }
     fprintf(f, "\n");
     if (fclose(f) != 0) return -1;
     if (write_index(o->out_dir) != 0) {

@@ -8,8 +8,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-fail() { echo "bench_smoke: FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
 passed=0
+fail() { echo "bench_smoke: FAIL: $*"; echo "$passed passed, 1 failed"; exit 1; }
 
 for b in matmul elementwise; do
   out="$tmp/$b"

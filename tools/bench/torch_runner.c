@@ -3,6 +3,7 @@
  * pushed out of the way (MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_), since PyTorch's CPU
  * allocator returns big blocks to the OS on every free by default. Its JSON lines are kept beside
  * the report and merged into the table. */
+#include "gbench_shim.h"
 #include "harness.h"
 
 #include <fcntl.h>
@@ -52,11 +53,18 @@ static int spawn_wait(char *const argv[], const char *extra, bool quiet) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static int write_cases(const bench_run *run, const char *path) {
+/* The cases --benchmark_filter selects for this column ("<case id>/<column>"); returns how many
+ * or -1. */
+static int write_cases(const bench_run *run, const bench_impl *im, const char *path) {
     FILE *f = fopen(path, "w");
     if (!f) return -1;
+    int n = 0;
     for (int c = 0; c < run->ncases; c++) {
         const bench_case *bc = &run->cases[c];
+        char name[256];
+        snprintf(name, sizeof name, "%s/%s", bc->id, im->name);
+        if (!gb_filter_matches(name)) continue;
+        n++;
         char a[96], b[96] = "-";
         bench_shape_x(&bc->in[0], a, sizeof a);
         if (bc->nin > 1) bench_shape_x(&bc->in[1], b, sizeof b);
@@ -65,7 +73,7 @@ static int write_cases(const bench_run *run, const char *path) {
         fprintf(f, "%s %s %s %s %s %d %d\n", bc->id, run->sweep->name, a, b,
                 opped ? mt_op_name((mt_op)bc->op) : "-", bc->dim, bc->backward ? 1 : 0);
     }
-    return fclose(f);
+    return fclose(f) == 0 ? n : -1;
 }
 
 static void read_results(bench_run *run, int impl, const char *path) {
@@ -128,20 +136,24 @@ void bench_run_torch(bench_run *run, const char *script_dir) {
     snprintf(threads, sizeof threads, "%d", o->threads);
     snprintf(reps, sizeof reps, "%d", o->repetitions);
     snprintf(min_time, sizeof min_time, "%g", o->min_time);
-    if (write_cases(run, cases_path) != 0) {
-        snprintf(run->torch_status, sizeof run->torch_status,
-                 "PyTorch baseline not run: cannot write %.400s", cases_path);
-        run->nimpls = first;
-        return;
-    }
     int ran = 0;
     for (int i = first; i < run->nimpls; i++) {
         const bench_impl *im = &run->impls[i];
+        int ncases = write_cases(run, im, cases_path);
+        if (ncases < 0) {
+            snprintf(run->torch_status, sizeof run->torch_status,
+                     "PyTorch baseline not run: cannot write %.400s", cases_path);
+            break;
+        }
+        if (ncases == 0) { /* --benchmark_filter leaves nothing for this column */
+            ran++;
+            continue;
+        }
         char out[1100];
         snprintf(out, sizeof out, "%s/%s-%s.%s.jsonl", o->out_dir, run->sweep->name, o->timestamp,
                  im->name);
         fprintf(stderr, "[bench] PyTorch baseline (%s): %d cases\n",
-                im->torch_env ? im->torch_env : "glibc malloc defaults", run->ncases);
+                im->torch_env ? im->torch_env : "glibc malloc defaults", ncases);
         char *argv[] = {PYTHON,     script,   "--cases",       cases_path, "--threads",
                         threads,    "--repetitions", reps,     "--min-time", min_time,
                         "--out",    out,      NULL};

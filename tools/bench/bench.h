@@ -87,6 +87,8 @@ typedef struct bench_reference {
     char note[400]; /* what the regions cover, when not everything */
 } bench_reference;
 void bench_reference_free(bench_reference *r);
+/* Root mean square of a region's finite reference values (the check's tolerance scale). */
+double bench_region_rms(const bench_region *g);
 
 /* One output of an implementation, as host floats. */
 typedef struct bench_output {

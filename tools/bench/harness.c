@@ -163,15 +163,16 @@ static const bench_reference *case_reference(bench_run *run, int c) {
     return &ref;
 }
 
-/* Adds 1 to the first element the reference covers, in each checked output: what a kernel that
- * computes one wrong value looks like. Used only by the smoke test, to prove the check fails. */
+/* Moves the first element the reference covers by 1 + the RMS of its region, far outside the
+ * tolerance: what a kernel that computes one wrong value looks like. Used only by the smoke test,
+ * to prove the check fails. */
 static void plant_wrong_value(const bench_reference *r, bench_output *outs, int nouts) {
     const bench_region *g = &r->regions[0];
     if (g->output >= nouts) return;
     bench_output *o = &outs[g->output];
     int64_t flat = 0;
     for (int d = 0; d < o->shape.ndim; d++) flat = flat * o->shape.d[d] + g->lo[d];
-    o->data[flat] += 1.0f;
+    o->data[flat] += (float)(1.0 + bench_region_rms(g));
 }
 
 /* Checks the active instance's last outputs against the naive backend's and releases it. */

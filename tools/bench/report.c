@@ -90,7 +90,7 @@ static void cell_time(const bench_run *run, int c, int i, char *buf, size_t len)
 
 static void ratio(const bench_run *run, int c, int num, int den, char *buf, size_t len) {
     if (timed(run, c, num) && timed(run, c, den))
-        snprintf(buf, len, "%.2fx", run->cells[c][num].median_s / run->cells[c][den].median_s);
+        snprintf(buf, len, "%.3gx", run->cells[c][num].median_s / run->cells[c][den].median_s);
     else
         snprintf(buf, len, "–");
 }
@@ -167,6 +167,12 @@ static int write_svg(const bench_run *run, const char *path) {
         int x0 = left + col++ * group + gap / 2;
         for (int k = 0; k < ns; k++) {
             int i = shown[k];
+            if (run->cells[c][i].state == CELL_NAIVE_TOO_SLOW) { /* say so where the bar would be */
+                fprintf(f, "<text transform=\"translate(%d,%d) rotate(-90)\" fill=\"#888\" "
+                           "font-size=\"9\">not timed</text>\n",
+                        x0 + k * bar + bar - 3, top + plot_h - 4);
+                continue;
+            }
             if (!timed(run, c, i)) continue;
             double v = log10(rate(run, c, i));
             double h = (v - dlo) / (dhi - dlo) * plot_h;
@@ -179,8 +185,10 @@ static int write_svg(const bench_run *run, const char *path) {
         char a[96], b[96], label[256];
         const bench_case *bc = &run->cases[c];
         bench_shape_x(&bc->in[0], a, sizeof a);
-        if (bc->nin > 1 && strcmp(run->sweep->name, "elementwise") != 0)
-            snprintf(label, sizeof label, "%s %s %s", a, bench_shape_x(&bc->in[1], b, sizeof b),
+        if (strcmp(run->sweep->name, "matmul") == 0)
+            snprintf(label, sizeof label, "%s @ %s", a, bench_shape_x(&bc->in[1], b, sizeof b));
+        else if (bc->nin > 1 && strcmp(run->sweep->name, "elementwise") != 0)
+            snprintf(label, sizeof label, "%s @ %s %s", a, bench_shape_x(&bc->in[1], b, sizeof b),
                      bc->what);
         else
             snprintf(label, sizeof label, "%s %s", a, bc->what);
@@ -276,7 +284,9 @@ int bench_write_report(const bench_run *run) {
         any_sim |= run->impls[i].simulated;
     }
 
-    fprintf(f, "# %s benchmark, %s UTC\n\n", name, o->timestamp);
+    const char *t = o->timestamp; /* YYYYMMDD-HHMMSS */
+    fprintf(f, "# %s benchmark, %.4s-%.2s-%.2s %.2s:%.2s:%.2s UTC\n\n", name, t, t + 4, t + 6,
+            t + 9, t + 11, t + 13);
     fprintf(f, "Command: `%s`\n\n", o->command);
     if (run->failures)
         fprintf(f, "**FAILED: %d result(s) did not match the naive backend or did not run; the "
@@ -363,8 +373,8 @@ int bench_write_report(const bench_run *run) {
 
     fprintf(f, "\n## Check against the naive backend\n\nAfter its timing, each implementation's "
                "output of its last timed iteration is compared with the naive backend's (double "
-               "accumulators) on the same inputs; a value off by more than 1e-3 x max(1, |naive|) "
-               "fails the run. Max |difference|:\n\n");
+               "accumulators) on the same inputs; a value off by more than 1e-3 x max(1, |naive|, RMS "
+               "of the naive values checked) fails the run. Max |difference|:\n\n");
     fprintf(f, "| %s | %s | case |", col_a(run), col_b(run));
     for (int i = 0; i < run->nimpls; i++)
         if (run->impls[i].kind != IMPL_TORCH) fprintf(f, " %s |", run->impls[i].name);

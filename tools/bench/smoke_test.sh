@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# CTest smoke test of ./bench: quick matmul and elementwise sweeps into a temporary folder, checks
-# that each report, chart and raw JSON is written and well-formed, then plants a wrong result and
-# expects the run to fail.
+# CTest smoke test of ./bench: quick sweeps (matmul, elementwise, reduce, and conv when built) into
+# a temporary folder; checks that each report, chart and raw JSON is written and well-formed, then
+# plants a wrong result and expects the run to fail.
 set -euo pipefail
 BENCH=${1:?usage: smoke_test.sh path/to/bench}
 tmp=$(mktemp -d)
@@ -11,7 +11,11 @@ PY=/usr/bin/python3
 passed=0
 fail() { echo "bench_smoke: FAIL: $*"; echo "$passed passed, 1 failed"; exit 1; }
 
-for b in matmul elementwise; do
+benches=(matmul elementwise reduce)
+# the conv sweeps are compiled with -DMT_BENCH_CONV=ON; test them whenever they are
+if "$BENCH" --help | grep -q conv2d; then benches+=(conv1d conv2d); fi
+
+for b in "${benches[@]}"; do
   out="$tmp/$b"
   "$BENCH" "$b" --sweep --quick --threads 1 --baselines openblas,memcpy --out "$out" \
       --benchmark_min_time=0.001 >"$tmp/$b.log" 2>&1 || { cat "$tmp/$b.log"; fail "$b --quick exited non-zero"; }
@@ -46,10 +50,30 @@ set -e
 grep -q "MISMATCH" "$tmp"/planted/matmul-*.md || fail "planted wrong result: report shows no mismatch"
 passed=$((passed + 1))
 
+# A case above --naive-limit: the naive backend is skipped (and says so), the check runs on a slice
+# of rows, and a planted wrong value in that slice still fails the run.
+printf '# A B\n96x33 33x65\n' >"$tmp/shapes.txt"
+"$BENCH" matmul --shapes "$tmp/shapes.txt" --naive-limit 0.0001 --threads 1 --baselines openblas \
+    --out "$tmp/sliced" --benchmark_min_time=0.001 >"$tmp/sliced.log" 2>&1 \
+    || { cat "$tmp/sliced.log"; fail "sliced check: exit non-zero"; }
+grep -q "| skipped |" "$tmp"/sliced/matmul-*.md || fail "sliced check: naive not reported as skipped"
+grep -q "rows 0-" "$tmp"/sliced/matmul-*.md || fail "sliced check: the report does not name the slice"
+set +e
+"$BENCH" matmul --shapes "$tmp/shapes.txt" --naive-limit 0.0001 --threads 1 --baselines openblas \
+    --out "$tmp/sliced-planted" --benchmark_min_time=0.001 --plant-wrong-result >/dev/null 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "sliced check with a planted wrong result: exit $rc, expected 1"
+passed=$((passed + 1))
+
 # Usage errors exit 2.
 set +e
 "$BENCH" matmul --sweep --no-such-flag >/dev/null 2>&1; rc=$?
 set -e
 [ "$rc" -eq 2 ] || fail "unknown flag: exit $rc, expected 2"
+set +e
+"$BENCH" matmul --sweep --backends no-such-backend >/dev/null 2>&1; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "unknown backend: exit $rc, expected 2"
 passed=$((passed + 1))
 echo "$passed passed, 0 failed"

@@ -248,6 +248,10 @@ static void body(gb_state *st, void *user) {
     }
     gb_set_counter(st, run->sweep->rate_unit[1] == 'F' ? "FLOP" : "bytes",
                    run->cases[s->c].work, true);
+    /* Host backends finish their work before run() returns, so wall-clock time around it is
+     * honest. The hook for a CUDA backend: register it with gb_policy.manual_time and report each
+     * iteration's device time measured by CUDA events (gb_set_iteration_time), and register an
+     * end-to-end variant whose run() includes the uploads and downloads, as its own column. */
     char err[256];
     while (gb_keep_running(st)) {
         if (run->sweep->run(s->inst, err, sizeof err) != 0) {

@@ -252,7 +252,11 @@ int main(int argc, char **argv) {
     }
     const bench_sweep *sweep = find_sweep(opts.bench);
     if (!sweep) {
-        fprintf(stderr, "bench: unknown benchmark '%s' (see ./bench --help)\n", opts.bench);
+        if (strcmp(opts.bench, "conv1d") == 0 || strcmp(opts.bench, "conv2d") == 0)
+            fprintf(stderr, "bench: this build has no conv sweeps (configure with "
+                            "-DMT_BENCH_CONV=ON)\n");
+        else
+            fprintf(stderr, "bench: unknown benchmark '%s' (see ./bench --help)\n", opts.bench);
         return 2;
     }
     if (opts.sweep == (opts.shapes_file != NULL)) {

@@ -443,10 +443,6 @@ int bench_write_report(const bench_run *run) {
         fprintf(f, "- OpenBLAS conv baseline: im2col into a buffer allocated before timing, then "
                    "one cblas_sgemm per image (backward: sgemm for the weight gradient, sgemm + "
                    "col2im for the input gradient).\n");
-    fprintf(f, "- GPU timing: a CUDA backend will be timed by CUDA events around the kernels "
-               "(device time) with the end-to-end time including transfers reported separately; "
-               "the harness hook for it is the manual-time policy of the Google Benchmark shim "
-               "(`gb_policy.manual_time`, `gb_set_iteration_time`).\n");
     /* link the JSON relative to the report when it lies beside it */
     const char *raw = strncmp(o->raw_json, o->out_dir, strlen(o->out_dir)) == 0
                           ? base_name(o->raw_json) : o->raw_json;

@@ -217,11 +217,14 @@ static int mm_reference(const bench_case *c, double budget, bench_reference *ref
             if (sa->ndim == 3) bench_narrow(a, 0, bstart[bi], blen[bi], &va);
             if (sb->ndim == 3) bench_narrow(b, 0, bstart[bi], blen[bi], &vb);
             bench_narrow(&va, va.ndim - 2, rstart[ri], rlen[ri], &vr);
-            int64_t lo[3], hi[3];
-            int nd = batched ? 3 : 2, o = 0;
-            if (batched) lo[o] = bstart[bi], hi[o] = bstart[bi] + blen[bi], o++;
-            lo[o] = rstart[ri], hi[o] = rstart[ri] + rlen[ri], o++;
-            lo[o] = 0, hi[o] = N;
+            /* the box of out (batch?, M, N) that this piece gives */
+            int nd = batched ? 3 : 2;
+            int64_t lo[3] = {bstart[bi], rstart[ri], 0};
+            int64_t hi[3] = {bstart[bi] + blen[bi], rstart[ri] + rlen[ri], N};
+            if (!batched) {
+                lo[0] = lo[1], hi[0] = hi[1];
+                lo[1] = 0, hi[1] = N;
+            }
             mt_tensor *out = mt_matmul(ctx, &vr, &vb);
             if (bench_region_from_tensor(ref, 0, nd, lo, hi, out, err, errlen)) goto done;
         }

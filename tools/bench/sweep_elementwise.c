@@ -1,0 +1,299 @@
+/* The bandwidth-bound sweeps: elementwise map/zip and reductions on contiguous tensors, through
+ * the kernel-level mt_apply_map / mt_apply_zip / mt_apply_reduce (no autodiff bookkeeping), with a
+ * memcpy of the same bytes as the baseline: memcpy reads and writes X bytes, so it copies half
+ * the bytes the op reads plus writes. Work = bytes read + bytes written. */
+#include "internal.h"
+
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_zip(int op) { return op >= MT_OP_ADD && op <= MT_OP_SIGMOID_BACK; }
+static bool is_reduce(int op) { return op == MT_OP_SUM || op == MT_OP_PROD || op == MT_OP_MAX; }
+
+static int64_t out_numel(const bench_case *c) {
+    int64_t n = bench_shape_numel(&c->in[0]);
+    if (!is_reduce(c->op)) return n;
+    int dim = c->dim < 0 ? c->dim + c->in[0].ndim : c->dim;
+    return n / c->in[0].d[dim];
+}
+
+static void ew_case(bench_case *c, bench_shape s, int op, int dim) {
+    memset(c, 0, sizeof *c);
+    char sx[96];
+    c->in[0] = s;
+    c->nin = is_zip(op) ? 2 : 1;
+    if (is_zip(op)) c->in[1] = s;
+    c->op = op;
+    c->dim = dim;
+    bench_shape_x(&s, sx, sizeof sx);
+    if (is_reduce(op)) {
+        snprintf(c->what, sizeof c->what, "%s dim=%d", mt_op_name((mt_op)op), dim);
+        snprintf(c->id, sizeof c->id, "reduce/%s/%s-dim%d", sx, mt_op_name((mt_op)op), dim);
+    } else {
+        snprintf(c->what, sizeof c->what, "%s", mt_op_name((mt_op)op));
+        snprintf(c->id, sizeof c->id, "elementwise/%s/%s", sx, mt_op_name((mt_op)op));
+    }
+    int64_t n = bench_shape_numel(&s);
+    c->work = 4.0 * (double)(n * c->nin + out_numel(c));
+}
+
+/* Parses "add,mul" into ops that pass `ok`; returns the count or -1. */
+static int parse_ops(const char *list, bool (*ok)(int), int *ops, int max) {
+    int n = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        mt_op op = mt_op_from_name(t);
+        if (op == MT_OP_COUNT || !ok((int)op) || n == max) {
+            fprintf(stderr, "'%s' is not an op this benchmark times\n", t);
+            return -1;
+        }
+        ops[n++] = (int)op;
+    }
+    return n;
+}
+
+static bool is_elementwise(int op) { return op >= MT_OP_NEG && op <= MT_OP_SIGMOID_BACK; }
+
+static const int EW_DEFAULT_OPS[] = {MT_OP_NEG, MT_OP_RELU, MT_OP_EXP, MT_OP_SIGMOID, MT_OP_ADD,
+                                     MT_OP_MUL};
+static const int RED_DEFAULT_OPS[] = {MT_OP_SUM, MT_OP_MAX};
+
+static int ew_builtin(bool quick, bench_case *cases, int max) {
+    int n = 0;
+    bench_shape s = quick ? (bench_shape){1, {65537}} : (bench_shape){1, {1 << 20}};
+    if (quick) {
+        if (n < max) ew_case(&cases[n++], s, MT_OP_NEG, 0);
+        if (n < max) ew_case(&cases[n++], s, MT_OP_ADD, 0);
+        return n;
+    }
+    for (size_t i = 0; i < sizeof EW_DEFAULT_OPS / sizeof EW_DEFAULT_OPS[0] && n < max; i++)
+        ew_case(&cases[n++], s, EW_DEFAULT_OPS[i], 0);
+    return n;
+}
+
+static int ew_parse_line(int ntok, char **tok, bench_case *cases, int max) {
+    bench_shape s;
+    int ops[16], nops = 0;
+    if (ntok < 1 || ntok > 2 || bench_shape_parse(tok[0], &s)) {
+        fprintf(stderr, "elementwise lines are 'SHAPE [OPS]', e.g. '1048576 add,exp'\n");
+        return -1;
+    }
+    if (ntok == 2) {
+        if ((nops = parse_ops(tok[1], is_elementwise, ops, 16)) < 0) return -1;
+    } else {
+        nops = (int)(sizeof EW_DEFAULT_OPS / sizeof EW_DEFAULT_OPS[0]);
+        memcpy(ops, EW_DEFAULT_OPS, sizeof EW_DEFAULT_OPS);
+    }
+    if (nops > max) return -1;
+    for (int i = 0; i < nops; i++) ew_case(&cases[i], s, ops[i], 0);
+    return nops;
+}
+
+static int red_builtin(bool quick, bench_case *cases, int max) {
+    int n = 0;
+    if (quick) {
+        bench_shape s = {2, {257, 129}};
+        if (n < max) ew_case(&cases[n++], s, MT_OP_SUM, -1);
+        if (n < max) ew_case(&cases[n++], s, MT_OP_SUM, 0);
+        return n;
+    }
+    /* 1M elements: along the contiguous dim, across rows (strided), and all of a vector */
+    bench_shape sq = {2, {1024, 1024}}, vec = {1, {1 << 20}};
+    for (size_t i = 0; i < sizeof RED_DEFAULT_OPS / sizeof RED_DEFAULT_OPS[0]; i++) {
+        if (n < max) ew_case(&cases[n++], sq, RED_DEFAULT_OPS[i], -1);
+        if (n < max) ew_case(&cases[n++], sq, RED_DEFAULT_OPS[i], 0);
+        if (n < max) ew_case(&cases[n++], vec, RED_DEFAULT_OPS[i], 0);
+    }
+    return n;
+}
+
+static int red_parse_line(int ntok, char **tok, bench_case *cases, int max) {
+    bench_shape s;
+    int ops[8], nops, dim = -1;
+    char *end = NULL;
+    if (ntok < 1 || ntok > 3 || bench_shape_parse(tok[0], &s) ||
+        (ntok >= 2 && ((dim = (int)strtol(tok[1], &end, 10)), *end != '\0'))) {
+        fprintf(stderr, "reduce lines are 'SHAPE [DIM [OPS]]', e.g. '1024x1024 0 sum,max'\n");
+        return -1;
+    }
+    if (dim < -s.ndim || dim >= s.ndim) {
+        fprintf(stderr, "reduce: dim %d is out of range for %d dims\n", dim, s.ndim);
+        return -1;
+    }
+    if (ntok == 3) {
+        if ((nops = parse_ops(tok[2], is_reduce, ops, 8)) < 0) return -1;
+    } else {
+        nops = (int)(sizeof RED_DEFAULT_OPS / sizeof RED_DEFAULT_OPS[0]);
+        memcpy(ops, RED_DEFAULT_OPS, sizeof RED_DEFAULT_OPS);
+    }
+    if (nops > max) return -1;
+    for (int i = 0; i < nops; i++) ew_case(&cases[i], s, ops[i], dim);
+    return nops;
+}
+
+static bool ew_applies(const bench_case *c, const bench_impl *impl) {
+    if (impl->kind == IMPL_BACKEND) return mt_backend_supports(impl->backend, (mt_op)c->op);
+    return impl->kind == IMPL_MEMCPY;
+}
+
+typedef struct ew_inst {
+    const bench_case *c;
+    const bench_impl *impl;
+    mt_ctx *data, *scratch;
+    mt_tensor *a, *b, *out;
+    unsigned char *src, *dst; /* memcpy */
+    size_t bytes;
+} ew_inst;
+
+static void ew_release(void *p) {
+    ew_inst *m = p;
+    if (!m) return;
+    mt_ctx_free(m->scratch);
+    mt_ctx_free(m->data);
+    free(m->src);
+    free(m->dst);
+    free(m);
+}
+
+static mt_tensor *ew_apply(mt_ctx *ctx, const bench_case *c, const mt_tensor *a,
+                           const mt_tensor *b) {
+    if (is_reduce(c->op)) return mt_apply_reduce(ctx, (mt_op)c->op, a, c->dim);
+    if (is_zip(c->op)) return mt_apply_zip(ctx, (mt_op)c->op, a, b);
+    return mt_apply_map(ctx, (mt_op)c->op, a);
+}
+
+static int ew_run(void *p, char *err, size_t errlen) {
+    ew_inst *m = p;
+    if (m->impl->kind == IMPL_MEMCPY) {
+        memcpy(m->dst, m->src, m->bytes);
+        return 0;
+    }
+    mt_ctx_reset(m->scratch);
+    m->out = ew_apply(m->scratch, m->c, m->a, m->b);
+    if (!m->out) {
+        snprintf(err, errlen, "%s on %s: %s", m->c->what, m->impl->name, mt_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+/* The inputs as naive tensors or on impl's backend; NULL tensors on failure. */
+static int make_inputs(mt_ctx *ctx, const bench_case *c, mt_tensor **a, mt_tensor **b) {
+    *a = *b = NULL;
+    for (int i = 0; i < c->nin; i++) {
+        int64_t n = bench_shape_numel(&c->in[i]);
+        float *h = malloc((size_t)n * sizeof(float));
+        if (!h) return -1;
+        bench_fill(h, n, bench_input_seed(c, i));
+        mt_tensor *t = mt_from_array(ctx, c->in[i].ndim, c->in[i].d, h);
+        free(h);
+        if (!t) return -1;
+        *(i == 0 ? a : b) = t;
+    }
+    return 0;
+}
+
+static void *ew_setup(const bench_case *c, const bench_impl *impl, char *err, size_t errlen) {
+    ew_inst *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    m->c = c;
+    m->impl = impl;
+    if (impl->kind == IMPL_MEMCPY) {
+        m->bytes = (size_t)(c->work / 2) / sizeof(float) * sizeof(float);
+        m->src = malloc(m->bytes);
+        m->dst = malloc(m->bytes);
+        if (!m->src || !m->dst) {
+            snprintf(err, errlen, "out of memory for %zu bytes", m->bytes);
+            ew_release(m);
+            return NULL;
+        }
+        bench_fill((float *)m->src, (int64_t)(m->bytes / sizeof(float)), bench_input_seed(c, 0));
+        memset(m->dst, 0, m->bytes); /* touch every page before timing */
+    } else {
+        m->data = mt_ctx_new(impl->backend);
+        m->scratch = mt_ctx_new(impl->backend);
+        if (!m->data || !m->scratch || make_inputs(m->data, c, &m->a, &m->b) != 0) {
+            snprintf(err, errlen, "making the inputs on %s: %s", impl->name, mt_last_error());
+            ew_release(m);
+            return NULL;
+        }
+    }
+    if (ew_run(m, err, errlen) != 0) { /* warm-up */
+        ew_release(m);
+        return NULL;
+    }
+    return m;
+}
+
+static int ew_outputs(void *p, bench_output *outs, char *err, size_t errlen) {
+    ew_inst *m = p;
+    if (m->impl->kind == IMPL_MEMCPY) {
+        if (memcmp(m->src, m->dst, m->bytes) != 0) {
+            snprintf(err, errlen, "memcpy's destination differs from its source");
+            return -1;
+        }
+        return 0;
+    }
+    return bench_output_from_tensor("out", m->out, &outs[0], err, errlen) ? -1 : 1;
+}
+
+static double ew_naive_work(const bench_case *c) { return c->work; }
+
+static int ew_reference(const bench_case *c, double budget, bench_reference *ref, char *err,
+                        size_t errlen) {
+    (void)budget; /* a pass over a few MB is always affordable */
+    mt_ctx *ctx = mt_ctx_new(mt_backend_naive());
+    mt_tensor *a, *b;
+    if (!ctx || make_inputs(ctx, c, &a, &b) != 0) {
+        snprintf(err, errlen, "naive reference inputs: %s", mt_last_error());
+        mt_ctx_free(ctx);
+        return -1;
+    }
+    mt_tensor *out = ew_apply(ctx, c, a, b);
+    int64_t lo[MT_MAX_DIMS] = {0}, hi[MT_MAX_DIMS];
+    int nd = out ? out->ndim : 0;
+    for (int d = 0; d < nd; d++) hi[d] = out->shape[d];
+    int rc = bench_region_from_tensor(ref, 0, nd, lo, hi, out, err, errlen);
+    ref->full = rc == 0;
+    mt_ctx_free(ctx);
+    return rc;
+}
+
+const bench_sweep bench_sweep_elementwise = {
+    .name = "elementwise",
+    .rate_unit = "GB/s",
+    .work_note = "bytes read + bytes written (float32); memcpy copies half that many bytes, so it "
+                 "moves the same traffic",
+    .builtin = ew_builtin,
+    .parse_line = ew_parse_line,
+    .applies = ew_applies,
+    .setup = ew_setup,
+    .run = ew_run,
+    .outputs = ew_outputs,
+    .release = ew_release,
+    .reference = ew_reference,
+    .naive_work = ew_naive_work,
+};
+
+const bench_sweep bench_sweep_reduce = {
+    .name = "reduce",
+    .rate_unit = "GB/s",
+    .work_note = "bytes read + bytes written (float32); memcpy copies half that many bytes, so it "
+                 "moves the same traffic",
+    .builtin = red_builtin,
+    .parse_line = red_parse_line,
+    .applies = ew_applies,
+    .setup = ew_setup,
+    .run = ew_run,
+    .outputs = ew_outputs,
+    .release = ew_release,
+    .reference = ew_reference,
+    .naive_work = ew_naive_work,
+};

@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""PyTorch CPU baseline for ./bench: times the cases ./bench gives it, on the thread count it is
+told (torch.set_num_threads), and writes one JSON object per line.
+
+Cases file (written by ./bench), one per line:
+    ID BENCH SHAPE_A SHAPE_B|- OP|- DIM BACKWARD
+e.g. "matmul/512x512@512x512 matmul 512x512 512x512 - 0 0".
+
+MiniTorch's convolution is PyTorch's after zero-padding K-1 on the right (and bottom): the output
+is as long as the input, the kernel anchored left/top. The input is padded once before timing, so
+PyTorch is timed on its convolution alone (the padding copy is not charged to it). Forward +
+backward times out.backward(g) with gradients for the (padded) input and the weight.
+
+Output (--out), JSON lines:
+    {"torch": VERSION, "threads": N, "malloc": "..."}
+    {"id": ID, "median_s": ..., "min_s": ..., "max_s": ..., "repetitions": R}
+    {"id": ID, "error": MESSAGE}
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def shape(text):
+    return tuple(int(x) for x in text.split("x"))
+
+
+def pad_right(x, weight):
+    """MiniTorch's form: zeros past the right/bottom edge, K-1 of them per spatial axis."""
+    k = weight.shape[2:]
+    pads = []
+    for kk in reversed(k):  # F.pad takes the last axis first
+        pads += [0, kk - 1]
+    return F.pad(x, pads)
+
+
+def check_semantics():
+    """MiniTorch's conv1d oracle, and conv2d against its defining sum on a small case."""
+    x = torch.tensor([[[0.0, 1.0, 2.0, 3.0]]])
+    w = torch.tensor([[[1.0, 2.0, 3.0]]])
+    got = F.conv1d(pad_right(x, w), w).flatten().tolist()
+    assert got == [8.0, 14.0, 8.0, 3.0], f"conv1d oracle: got {got}"
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand((2, 3, 5, 4), generator=g, dtype=torch.float64)
+    w = torch.rand((4, 3, 2, 3), generator=g, dtype=torch.float64)
+    out = F.conv2d(pad_right(x, w), w)
+    for b, o, i, j in [(0, 0, 0, 0), (1, 3, 4, 3), (1, 2, 3, 1)]:
+        want = 0.0
+        for c in range(3):
+            for ki in range(2):
+                for kj in range(3):
+                    if i + ki < 5 and j + kj < 4:
+                        want += float(x[b, c, i + ki, j + kj] * w[o, c, ki, kj])
+        assert abs(float(out[b, o, i, j]) - want) < 1e-12, "conv2d semantics"
+
+
+def build(bench, a_shape, b_shape, op, dim, backward, gen):
+    def rand(s, grad=False):
+        t = torch.rand(s, generator=gen) * 2 - 1
+        return t.requires_grad_(grad)
+
+    if bench == "matmul":
+        a, b = rand(a_shape), rand(b_shape)
+        return lambda: torch.matmul(a, b)
+    if bench in ("conv1d", "conv2d"):
+        conv = F.conv1d if bench == "conv1d" else F.conv2d
+        w = rand(b_shape, backward)
+        x = pad_right(rand(a_shape), w.detach()).detach().requires_grad_(backward)
+        if not backward:
+            def fwd():
+                with torch.no_grad():
+                    return conv(x, w)
+            return fwd
+        out_shape = (a_shape[0], b_shape[0]) + tuple(a_shape[2:])
+        g = rand(out_shape)
+
+        def fwd_bwd():
+            x.grad = None
+            w.grad = None
+            conv(x, w).backward(g)
+        return fwd_bwd
+    if bench == "elementwise":
+        a = rand(a_shape)
+        unary = {"neg": torch.neg, "relu": torch.relu, "exp": torch.exp, "sigmoid": torch.sigmoid,
+                 "log": torch.log, "inv": torch.reciprocal, "id": torch.clone}
+        if op in unary:
+            f = unary[op]
+            return lambda: f(a)
+        b = rand(b_shape)
+        binary = {"add": torch.add, "mul": torch.mul, "lt": torch.lt, "eq": torch.eq}
+        if op in binary:
+            f = binary[op]
+            return lambda: f(a, b)
+        raise ValueError(f"no PyTorch equivalent for elementwise op {op}")
+    if bench == "reduce":
+        a = rand(a_shape)
+        if op == "sum":
+            return lambda: torch.sum(a, dim, keepdim=True)
+        if op == "prod":
+            return lambda: torch.prod(a, dim, keepdim=True)
+        if op == "max":  # values only, as the engine's max kernel
+            return lambda: torch.amax(a, dim, keepdim=True)
+        raise ValueError(f"no PyTorch equivalent for reduce op {op}")
+    raise ValueError(f"unknown benchmark {bench}")
+
+
+def time_case(fn, repetitions, min_time):
+    """Warm-up excluded; each repetition runs enough iterations to last min_time; times are
+    seconds per iteration."""
+    fn()
+    fn()
+    iters = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= min_time or iters >= 1 << 30:
+            break
+        iters = max(iters * 2, int(iters * 1.4 * min_time / max(dt, 1e-9)))
+    times = [dt / iters]
+    for _ in range(repetitions - 1):
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        times.append((time.perf_counter() - t0) / iters)
+    return statistics.median(times), min(times), max(times)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--cases", required=True)
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--repetitions", type=int, default=5)
+    p.add_argument("--min-time", type=float, default=0.2)
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+
+    torch.set_num_threads(args.threads)
+    check_semantics()
+    malloc = " ".join(f"{k}={os.environ[k]}" for k in ("MALLOC_MMAP_THRESHOLD_",
+                                                       "MALLOC_TRIM_THRESHOLD_")
+                      if k in os.environ) or "glibc defaults"
+    with open(args.cases) as f:
+        cases = [line.split() for line in f if line.strip()]
+    with open(args.out, "w") as out:
+        out.write(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
+                              "malloc": malloc}) + "\n")
+        for n, (cid, bench, a, b, op, dim, backward) in enumerate(cases, 1):
+            print(f"[torch] {n}/{len(cases)} {cid} ({malloc})", file=sys.stderr, flush=True)
+            try:
+                gen = torch.Generator().manual_seed(n)
+                fn = build(bench, shape(a), None if b == "-" else shape(b), op, int(dim),
+                           backward == "1", gen)
+                med, lo, hi = time_case(fn, args.repetitions, args.min_time)
+                rec = {"id": cid, "median_s": med, "min_s": lo, "max_s": hi,
+                       "repetitions": args.repetitions}
+            except (ValueError, RuntimeError) as e:
+                rec = {"id": cid, "error": str(e).replace('"', "'").splitlines()[0]}
+            out.write(json.dumps(rec) + "\n")
+            out.flush()
+
+
+if __name__ == "__main__":
+    main()

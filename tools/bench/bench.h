@@ -130,10 +130,8 @@ typedef struct bench_sweep {
 extern const bench_sweep bench_sweep_matmul;
 extern const bench_sweep bench_sweep_elementwise;
 extern const bench_sweep bench_sweep_reduce;
-#ifdef MT_BENCH_CONV
 extern const bench_sweep bench_sweep_conv1d;
 extern const bench_sweep bench_sweep_conv2d;
-#endif
 
 /* ------------------------------------------------------------------ shared helpers */
 /* Deterministic inputs: uniform in [-1, 1) from (seed, stream). */

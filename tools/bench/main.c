@@ -21,9 +21,7 @@
 static const bench_sweep *find_sweep(const char *name) {
     static const bench_sweep *const sweeps[] = {
         &bench_sweep_matmul, &bench_sweep_elementwise, &bench_sweep_reduce,
-#ifdef MT_BENCH_CONV
         &bench_sweep_conv1d, &bench_sweep_conv2d,
-#endif
     };
     for (size_t i = 0; i < sizeof sweeps / sizeof sweeps[0]; i++)
         if (strcmp(sweeps[i]->name, name) == 0) return sweeps[i];
@@ -35,9 +33,7 @@ static void usage(FILE *f) {
 "usage: ./bench BENCH (--sweep | --shapes FILE) [options] [--benchmark_* flags]\n"
 "\n"
 "BENCH is one of: matmul, elementwise, reduce"
-#ifdef MT_BENCH_CONV
 ", conv1d, conv2d"
-#endif
 ".\n"
 "Times every case on every selected backend and baseline (Google Benchmark: warm-up excluded,\n"
 "median of repetitions with min/max, wall-clock time), re-checks each output against the naive\n"
@@ -252,11 +248,7 @@ int main(int argc, char **argv) {
     }
     const bench_sweep *sweep = find_sweep(opts.bench);
     if (!sweep) {
-        if (strcmp(opts.bench, "conv1d") == 0 || strcmp(opts.bench, "conv2d") == 0)
-            fprintf(stderr, "bench: this build has no conv sweeps (configure with "
-                            "-DMT_BENCH_CONV=ON)\n");
-        else
-            fprintf(stderr, "bench: unknown benchmark '%s' (see ./bench --help)\n", opts.bench);
+        fprintf(stderr, "bench: unknown benchmark '%s' (see ./bench --help)\n", opts.bench);
         return 2;
     }
     if (opts.sweep == (opts.shapes_file != NULL)) {

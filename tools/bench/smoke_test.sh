@@ -11,9 +11,7 @@ PY=/usr/bin/python3
 passed=0
 fail() { echo "bench_smoke: FAIL: $*"; echo "$passed passed, 1 failed"; exit 1; }
 
-benches=(matmul elementwise reduce)
-# the conv sweeps are compiled with -DMT_BENCH_CONV=ON; test them whenever they are
-if "$BENCH" --help | grep -q conv2d; then benches+=(conv1d conv2d); fi
+benches=(matmul elementwise reduce conv1d conv2d)
 
 for b in "${benches[@]}"; do
   out="$tmp/$b"

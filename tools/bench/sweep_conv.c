@@ -4,8 +4,7 @@
  *
  * Work: 2 B Cout Cin K H W FLOP for the forward (every output position runs the whole kernel),
  * three times that for forward + backward (the input and weight gradients are one such product
- * each). Built only with -DMT_BENCH_CONV=ON, once the conv kernels are in the engine. */
-#ifdef MT_BENCH_CONV
+ * each). */
 
 #include "baseline_im2col.h"
 #include "bench.h"
@@ -415,4 +414,3 @@ const bench_sweep bench_sweep_conv2d = {
     .naive_work = conv_naive_work,
 };
 
-#endif /* MT_BENCH_CONV */

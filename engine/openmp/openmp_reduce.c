@@ -4,11 +4,14 @@
  * every loop shape below (and any thread count) gives the same bits, whatever the input layout:
  *   - the L inputs of one output are cut into blocks of RB consecutive elements;
  *   - inside a block, lane j (0 <= j < LANES) folds elements j, j+LANES, j+2 LANES, ... in order,
- *     starting from the op's identity; the block's value folds lanes 0..u-1 in order
- *     (u = min(LANES, block length));
+ *     starting from the op's identity; the block's value is lane 0 after a pairwise tree:
+ *     for h = LANES/2, ..., 2, 1: lane j <- lane j (+) lane j+h, for j < h. Lanes past the block's
+ *     length hold the identity and are skipped, which changes nothing: a lane is never -0.0 for
+ *     sum (it starts at +0.0), x * 1 = x, and -inf never wins a max;
  *   - the output folds the identity and the block values in order, and is rounded to float once.
- * Accumulators are double, like the naive backend's, so results differ from it only by the
- * rounding of a different summation order (and max is exact in any order). The lanes are what the
+ * Sum and product accumulate in double, like the naive backend, so results differ from it only by
+ * the rounding of a different summation order; max is exact in any precision and order, so it
+ * compares floats (twice as many per vector). The lanes are what the
  * contiguous loop vectorises over; the blocks are what a long reduction into few outputs
  * parallelises over.
  *
@@ -23,9 +26,9 @@
 
 #include <math.h>
 
-#define LANES 16
+#define LANES 64             /* enough independent vector chains to hide the fold's latency */
 #define RB ((int64_t)4096)   /* block length; a multiple of LANES */
-#define TILE 64              /* outputs per tile in the tiled shape */
+#define TILE 64              /* outputs per tile in the tiled shape (LANES x TILE accumulators) */
 #define MAX_BLOCKS_BUF 1024  /* block values buffered at once when blocks run in parallel */
 
 /* One block of the definition above, for each op and loop shape:
@@ -33,67 +36,70 @@
  *   NAME_strided(x, sk, len):      x[k * sk]
  *   NAME_tiled(x, sk, len, nt, bt): nt outputs side by side (stride 1), output t reads
  *                                   x[k * sk + t]; block values into bt[0..nt)
- * FOLD(acc, y) gives the new accumulator; the max fold lets NaN win, as numpy and naive do. */
-#define DEFINE_BLOCK_KERNELS(NAME, INIT, FOLD)                                                 \
+ * T is the accumulator type; FOLD(acc, y) gives the new accumulator; the max fold lets NaN win,
+ * as numpy and naive do. */
+#define DEFINE_BLOCK_KERNELS(NAME, T, INIT, FOLD)                                              \
+    /* the pairwise tree over lanes 0..u-1 */                                                  \
+    static double NAME##_tree(T *lane, int u) {                                                \
+        for (int h = LANES / 2; h >= 1; h /= 2) {                                              \
+            int n = u - h < h ? u - h : h;                                                     \
+            _Pragma("omp simd") for (int j = 0; j < n; j++) {                                  \
+                T acc = lane[j], y = lane[j + h];                                              \
+                lane[j] = (FOLD);                                                              \
+            }                                                                                  \
+        }                                                                                      \
+        return lane[0];                                                                        \
+    }                                                                                          \
     static double NAME##_contig(const float *x, int64_t len) {                                 \
-        double lane[LANES];                                                                    \
+        T lane[LANES];                                                                         \
         for (int j = 0; j < LANES; j++) lane[j] = (INIT);                                      \
         int64_t k = 0;                                                                         \
         for (; k + LANES <= len; k += LANES) {                                                 \
             _Pragma("omp simd") for (int j = 0; j < LANES; j++) {                              \
-                double acc = lane[j], y = x[k + j];                                            \
+                T acc = lane[j], y = x[k + j];                                                 \
                 lane[j] = (FOLD);                                                              \
             }                                                                                  \
         }                                                                                      \
         for (int j = 0; k + j < len; j++) {                                                    \
-            double acc = lane[j], y = x[k + j];                                                \
+            T acc = lane[j], y = x[k + j];                                                     \
             lane[j] = (FOLD);                                                                  \
         }                                                                                      \
-        double acc = lane[0];                                                                  \
-        for (int j = 1; j < LANES && j < len; j++) {                                           \
-            double y = lane[j];                                                                \
-            acc = (FOLD);                                                                      \
-        }                                                                                      \
-        return acc;                                                                            \
+        return NAME##_tree(lane, len < LANES ? (int)len : LANES);                              \
     }                                                                                          \
     static double NAME##_strided(const float *x, int64_t sk, int64_t len) {                    \
-        double lane[LANES];                                                                    \
+        T lane[LANES];                                                                         \
         for (int j = 0; j < LANES; j++) lane[j] = (INIT);                                      \
         for (int64_t k = 0; k < len; k++) {                                                    \
-            double acc = lane[k % LANES], y = x[k * sk];                                       \
+            T acc = lane[k % LANES], y = x[k * sk];                                            \
             lane[k % LANES] = (FOLD);                                                          \
         }                                                                                      \
-        double acc = lane[0];                                                                  \
-        for (int j = 1; j < LANES && j < len; j++) {                                           \
-            double y = lane[j];                                                                \
-            acc = (FOLD);                                                                      \
-        }                                                                                      \
-        return acc;                                                                            \
+        return NAME##_tree(lane, len < LANES ? (int)len : LANES);                              \
     }                                                                                          \
     static void NAME##_tiled(const float *x, int64_t sk, int64_t len, int nt, double *bt) {    \
-        double lane[LANES][TILE];                                                              \
+        T lane[LANES][TILE];                                                                   \
         int u = len < LANES ? (int)len : LANES;                                                \
         for (int j = 0; j < u; j++)                                                            \
             for (int t = 0; t < nt; t++) lane[j][t] = (INIT);                                  \
         for (int64_t k = 0; k < len; k++) {                                                    \
-            double *l = lane[k % LANES];                                                       \
+            T *l = lane[k % LANES];                                                            \
             const float *row = x + k * sk;                                                     \
             _Pragma("omp simd") for (int t = 0; t < nt; t++) {                                 \
-                double acc = l[t], y = row[t];                                                 \
+                T acc = l[t], y = row[t];                                                      \
                 l[t] = (FOLD);                                                                 \
             }                                                                                  \
         }                                                                                      \
+        for (int h = LANES / 2; h >= 1; h /= 2)                                                \
+            for (int j = 0; j < h && j + h < u; j++)                                           \
+                _Pragma("omp simd") for (int t = 0; t < nt; t++) {                             \
+                    T acc = lane[j][t], y = lane[j + h][t];                                    \
+                    lane[j][t] = (FOLD);                                                       \
+                }                                                                              \
         for (int t = 0; t < nt; t++) bt[t] = lane[0][t];                                       \
-        for (int j = 1; j < u; j++)                                                            \
-            _Pragma("omp simd") for (int t = 0; t < nt; t++) {                                 \
-                double acc = bt[t], y = lane[j][t];                                            \
-                bt[t] = (FOLD);                                                                \
-            }                                                                                  \
     }
 
-DEFINE_BLOCK_KERNELS(sum, 0.0, acc + y)
-DEFINE_BLOCK_KERNELS(prod, 1.0, acc * y)
-DEFINE_BLOCK_KERNELS(max, -(double)INFINITY, ((y > acc) | (y != y)) ? y : acc)
+DEFINE_BLOCK_KERNELS(sum, double, 0.0, acc + y)
+DEFINE_BLOCK_KERNELS(prod, double, 1.0, acc * y)
+DEFINE_BLOCK_KERNELS(max, float, -INFINITY, ((y > acc) | (y != y)) ? y : acc)
 
 typedef struct reducer {
     double init;

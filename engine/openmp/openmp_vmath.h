@@ -39,6 +39,15 @@ static inline float mt_vm_from_bits_f(uint32_t u) {
     return x;
 }
 
+/* a * b + c: fused where the target has a fast FMA (one rounding, one instruction), else two
+ * operations. Either way the vector body and the scalar remainder of a loop compute the same
+ * expression, so a build's results do not depend on where a chunk starts. */
+#if defined(FP_FAST_FMA)
+#define MT_VM_MADD(a, b, c) fma((a), (b), (c))
+#else
+#define MT_VM_MADD(a, b, c) ((a) * (b) + (c))
+#endif
+
 /* c ? a : b as bit operations. With a plain ternary, GCC's jump threading sees a constant on one
  * arm (a clamped input), folds the whole function into a constant there and leaves a branch that
  * the vectorizer then refuses; a bitwise blend keeps the loop straight-line. */
@@ -62,16 +71,16 @@ static inline double mt_vm_exp_d(double x) {
     double n = t - shifter;
     double g = (y - n) * 0.69314718055994530942; /* f ln 2 */
     double p = 1.0 / 3628800.0;
-    p = p * g + 1.0 / 362880.0;
-    p = p * g + 1.0 / 40320.0;
-    p = p * g + 1.0 / 5040.0;
-    p = p * g + 1.0 / 720.0;
-    p = p * g + 1.0 / 120.0;
-    p = p * g + 1.0 / 24.0;
-    p = p * g + 1.0 / 6.0;
-    p = p * g + 0.5;
-    p = p * g + 1.0;
-    p = p * g + 1.0;
+    p = MT_VM_MADD(p, g, 1.0 / 362880.0);
+    p = MT_VM_MADD(p, g, 1.0 / 40320.0);
+    p = MT_VM_MADD(p, g, 1.0 / 5040.0);
+    p = MT_VM_MADD(p, g, 1.0 / 720.0);
+    p = MT_VM_MADD(p, g, 1.0 / 120.0);
+    p = MT_VM_MADD(p, g, 1.0 / 24.0);
+    p = MT_VM_MADD(p, g, 1.0 / 6.0);
+    p = MT_VM_MADD(p, g, 0.5);
+    p = MT_VM_MADD(p, g, 1.0);
+    p = MT_VM_MADD(p, g, 1.0);
     /* bits(t) = bits(1.5 * 2^52) + n; shifting (n + 1023) into the exponent field drops the
      * shifter's own bits. Valid for -1022 <= n <= 1023. */
     double scale = mt_vm_from_bits_d((mt_vm_bits_d(t) + 1023u) << 52);
@@ -99,13 +108,13 @@ static inline double mt_vm_logf_d(float x) {
     double s = (z - 1.0) / (z + 1.0);
     double s2 = s * s;
     double p = 1.0 / 15.0;
-    p = p * s2 + 1.0 / 13.0;
-    p = p * s2 + 1.0 / 11.0;
-    p = p * s2 + 1.0 / 9.0;
-    p = p * s2 + 1.0 / 7.0;
-    p = p * s2 + 1.0 / 5.0;
-    p = p * s2 + 1.0 / 3.0;
-    p = p * s2 + 1.0;
+    p = MT_VM_MADD(p, s2, 1.0 / 13.0);
+    p = MT_VM_MADD(p, s2, 1.0 / 11.0);
+    p = MT_VM_MADD(p, s2, 1.0 / 9.0);
+    p = MT_VM_MADD(p, s2, 1.0 / 7.0);
+    p = MT_VM_MADD(p, s2, 1.0 / 5.0);
+    p = MT_VM_MADD(p, s2, 1.0 / 3.0);
+    p = MT_VM_MADD(p, s2, 1.0);
     double r = (double)k * 0.69314718055994530942 + 2.0 * s * p;
     /* IEEE special values, as log() gives them */
     r = mt_vm_select_d(x == 0.0f, -(double)INFINITY, r);

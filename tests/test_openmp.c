@@ -66,6 +66,35 @@ static mt_tensor *make(mt_ctx *ctx, int nd, const int64_t *shape, int permuted, 
     return t;
 }
 
+/* rows x L values whose rows sum to a small number through large partial sums: a third are
+ * +-2^30-sized, a third their negatives, a third in [-1, 1), shuffled. A double sum of such a row
+ * rounds at ~2^-15 while the float result's ulp is ~2^-17, so any change of summation order shows
+ * in the float bits (with benign data it vanishes in the final rounding). Stored transposed and
+ * permuted back when permuted is set. */
+static mt_tensor *make_cancelling(mt_ctx *ctx, int64_t rows, int64_t L, int permuted) {
+    float *row = malloc((size_t)L * sizeof(float)), *host = malloc((size_t)(rows * L) * sizeof(float));
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t m = L / 3;
+        for (int64_t i = 0; i < m; i++) {
+            row[i] = (float)((mt_rng_uniform(&RNG) - 0.5) * 0x1p31);
+            row[m + i] = -row[i];
+        }
+        for (int64_t i = 2 * m; i < L; i++) row[i] = (float)(2.0 * mt_rng_uniform(&RNG) - 1.0);
+        for (int64_t i = L - 1; i > 0; i--) { /* Fisher-Yates */
+            int64_t k = (int64_t)(mt_rng_uniform(&RNG) * (double)(i + 1));
+            float t = row[i];
+            row[i] = row[k];
+            row[k] = t;
+        }
+        for (int64_t i = 0; i < L; i++) host[permuted ? i * rows + r : r * L + i] = row[i];
+    }
+    mt_tensor *t = permuted ? mt_permute(ctx, mt_from_array(ctx, MT_SHAPE(L, rows), host), (int[]){1, 0})
+                            : mt_from_array(ctx, MT_SHAPE(rows, L), host);
+    free(row);
+    free(host);
+    return t;
+}
+
 /* A fresh output of this shape filled with NaN (so an element a kernel forgets shows), made
  * non-contiguous (a permuted view of reversed storage) when permuted is set. */
 static mt_tensor *make_out(mt_ctx *ctx, int nd, const int64_t *shape, int permuted) {
@@ -378,6 +407,29 @@ static void test_reduce_layout_invariant(void) {
         }
 }
 
+/* The same bits for every loop shape on sums whose rounding is visible: along dim 1 of (37, 700)
+ * (contiguous: the lane loop; transposed: the tiled loop) and along dim 0 of its transpose. */
+static void test_reduce_layout_invariant_cancelling(void) {
+    mt_ctx *ctx = mt_ctx_new(OMP);
+    mt_tensor *c = make_cancelling(ctx, 37, 700, 0), *p = make_cancelling(ctx, 37, 700, 1);
+    mt_tensor *pc = mt_contiguous(ctx, p);
+    int64_t o1[2] = {37, 1}, o0[2] = {1, 37};
+    mt_tensor *rc = make_out(ctx, 2, o1, 0), *rp = make_out(ctx, 2, o1, 0);
+    mt_tensor *want = make_out(ctx, 2, o1, 0);
+    run(OMP, MT_OP_SUM, rc, pc, NULL, 1);
+    run(OMP, MT_OP_SUM, rp, p, NULL, 1);
+    compare_bits("sum of cancelling rows: transposed input vs contiguous copy", rp, rc);
+    run(NAIVE, MT_OP_SUM, want, p, NULL, 1);
+    compare("sum of cancelling rows vs naive", rp, want, CMP_REL, 1e-4); /* both round at 2^-15 */
+    /* the transpose (700, 37) reduced along dim 0: tiled when contiguous, lanes when permuted */
+    mt_tensor *t = mt_transpose(ctx, c), *tc = mt_contiguous(ctx, t);
+    mt_tensor *r0 = make_out(ctx, 2, o0, 0), *r0c = make_out(ctx, 2, o0, 0);
+    run(OMP, MT_OP_SUM, r0, t, NULL, 0);
+    run(OMP, MT_OP_SUM, r0c, tc, NULL, 0);
+    compare_bits("sum of cancelling columns: transposed input vs contiguous copy", r0, r0c);
+    mt_ctx_free(ctx);
+}
+
 /* max lets NaN win and keeps -inf; sum of all -0.0 is +0.0 like naive's 0.0 start. */
 static void test_reduce_special_values(void) {
     mt_ctx *ctx = mt_ctx_new(OMP);
@@ -608,9 +660,8 @@ static void test_thread_invariance(void) {
         snprintf(what, sizeof what, "%s (300,1) x (401,) both broadcast", mt_op_name((mt_op)op));
         check_threads(what, run_zip_variant, (mt_tensor *[]){c, r}, op);
     }
-    int64_t longs[2] = {3, 70000};
-    mt_tensor *l = make(ctx, 2, longs, 0, VAL_UNIFORM, 0.9999f, 1.0001f);
-    mt_tensor *lp = make(ctx, 2, longs, 1, VAL_UNIFORM, 0.9999f, 1.0001f);
+    /* long cancelling rows: few outputs, so their blocks run in parallel */
+    mt_tensor *l = make_cancelling(ctx, 3, 70000, 0), *lp = make_cancelling(ctx, 3, 70000, 1);
     for (int op = MT_OP_SUM; op <= MT_OP_MAX; op++)
         for (int dim = 0; dim < 2; dim++) {
             snprintf(what, sizeof what, "%s dim %d of (300,401)", mt_op_name((mt_op)op), dim);
@@ -645,6 +696,7 @@ int main(void) {
     test_transcendental_sweep();
     test_reduce_vs_naive();
     test_reduce_layout_invariant();
+    test_reduce_layout_invariant_cancelling();
     test_reduce_special_values();
     test_matmul_2d();
     test_matmul_strided();

@@ -239,7 +239,7 @@ mt_status mt_omp_reduce(const mt_kernel_args *args) {
 
     if (parallel && j.n_out < 16 && L >= 4 * RB) {
         reduce_blocks_parallel(&j);
-    } else if (sk != 1 && it.strides[1][last] == 1 && inner >= LANES) {
+    } else if (sk != 1 && it.strides[1][last] == 1 && inner >= 16) { /* a vector of outputs */
         j.tiles_per_row = (inner + TILE - 1) / TILE;
         mt_omp_for(j.n_out / inner * j.tiles_per_row, parallel, tile_item, &j);
     } else {

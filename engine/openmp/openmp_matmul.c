@@ -8,9 +8,11 @@
  * permuted, broadcast operands) into the kernel's layout and zero-pads edge panels, so there is one
  * kernel; edge tiles of C go through a small aligned buffer.
  *
- * Threads share the packing and split the tiles of each (jc, pc, ic) step; a batch of small
- * products instead gives whole products to threads. Either way each C element is the same chain
- * of FMAs over k in order (openmp_gemm.h), so the bits never depend on the thread count.
+ * Threads take independent pieces of C: whole batch entries, or near-square blocks of rows and
+ * columns of one product, each packed and computed by one thread with no barrier (a shared packed
+ * panel would need one per k block, and a descheduled thread on a shared machine would stall the
+ * whole team at each). Whatever the piece, each C element is the same chain of FMAs over k in
+ * order (openmp_gemm.h), so the bits never depend on the thread count or the cut.
  *
  * Packing buffers: one workspace per thread (A block + B panel, 64-byte aligned), allocated on the
  * thread's first product, reused by every later one, freed when the thread exits. */
@@ -18,9 +20,9 @@
 #include "openmp_gemm.h"
 #include "openmp_iter.h"
 
+#include <math.h>
 #include <omp.h>
 #include <pthread.h>
-#include <math.h>
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>

@@ -11,9 +11,8 @@
  *   - the output folds the identity and the block values in order, and is rounded to float once.
  * Sum and product accumulate in double, like the naive backend, so results differ from it only by
  * the rounding of a different summation order; max is exact in any precision and order, so it
- * compares floats (twice as many per vector). The lanes are what the
- * contiguous loop vectorises over; the blocks are what a long reduction into few outputs
- * parallelises over.
+ * compares floats (twice as many per vector). The lanes are what the contiguous loop vectorises
+ * over; the blocks are what a long reduction into few outputs parallelises over.
  *
  * Three loop shapes, chosen by layout:
  *   contiguous: the reduced dim has stride 1: per output, LANES-wide vector folds;

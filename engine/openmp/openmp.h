@@ -1,0 +1,31 @@
+/* The openmp backend's kernels and the rules they share.
+ *
+ * Determinism: every output element is computed by one thread, in an order of operations fixed by
+ * the shapes alone (never by the thread count or by which thread got which chunk), so results are
+ * bit-identical for any OMP_NUM_THREADS. No atomics, no reductions across threads.
+ *
+ * Small work runs on the calling thread: waking a team costs a few microseconds, more than a core
+ * needs for ~32K elements of a cheap map; mt_omp_for decides. */
+#ifndef MT_OPENMP_H
+#define MT_OPENMP_H
+#include "../internal.h"
+
+/* Work (in element-operations, a cheap float op = 1) below which a kernel stays on one thread. */
+#define MT_OMP_MIN_PARALLEL_WORK ((int64_t)1 << 15)
+
+/* One item of parallel work; returns 0, or non-zero on failure (out of memory). */
+typedef int (*mt_omp_item_fn)(void *ctx, int64_t item);
+
+/* Runs fn(ctx, i) for every i in [0, n) and returns the OR of the results. With `parallel` the
+ * items are spread over the OpenMP team (dynamic: a thread the OS deschedules holds back one item,
+ * not a static share); without it they run on the calling thread and no parallel construct is
+ * entered, because libgomp builds a team even under a false if() clause (a malloc and a futex
+ * wake, ~0.3 us: the whole cost of a small op). */
+int mt_omp_for(int64_t n, bool parallel, mt_omp_item_fn fn, void *ctx);
+
+mt_status mt_omp_map(const mt_kernel_args *args);
+mt_status mt_omp_zip(const mt_kernel_args *args);
+mt_status mt_omp_reduce(const mt_kernel_args *args);
+mt_status mt_omp_matmul(const mt_kernel_args *args);
+
+#endif

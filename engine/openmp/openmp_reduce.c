@@ -1,0 +1,249 @@
+/* openmp sum, prod and max along one dim.
+ *
+ * The order of operations is part of the definition, fixed by the reduced length alone, so that
+ * every loop shape below (and any thread count) gives the same bits, whatever the input layout:
+ *   - the L inputs of one output are cut into blocks of RB consecutive elements;
+ *   - inside a block, lane j (0 <= j < LANES) folds elements j, j+LANES, j+2 LANES, ... in order,
+ *     starting from the op's identity; the block's value is lane 0 after a pairwise tree:
+ *     for h = LANES/2, ..., 2, 1: lane j <- lane j (+) lane j+h, for j < h. Lanes past the block's
+ *     length hold the identity and are skipped, which changes nothing: a lane is never -0.0 for
+ *     sum (it starts at +0.0), x * 1 = x, and -inf never wins a max;
+ *   - the output folds the identity and the block values in order, and is rounded to float once.
+ * Sum and product accumulate in double, like the naive backend, so results differ from it only by
+ * the rounding of a different summation order; max is exact in any precision and order, so it
+ * compares floats (twice as many per vector). The lanes are what the contiguous loop vectorises
+ * over; the blocks are what a long reduction into few outputs parallelises over.
+ *
+ * Three loop shapes, chosen by layout:
+ *   contiguous: the reduced dim has stride 1: per output, LANES-wide vector folds;
+ *   tiled: the reduced dim is strided but the outputs' innermost dim is contiguous in the input
+ *          (sum over rows of a row-major matrix): TILE neighbouring outputs advance together,
+ *          one vector fold per input row;
+ *   strided: anything else, one element at a time in the same lane order. */
+#include "openmp.h"
+#include "openmp_iter.h"
+
+#include <math.h>
+
+#define LANES 64             /* enough independent vector chains to hide the fold's latency */
+#define RB ((int64_t)4096)   /* block length; a multiple of LANES */
+#define TILE 64              /* outputs per tile in the tiled shape (LANES x TILE accumulators) */
+#define MAX_BLOCKS_BUF 1024  /* block values buffered at once when blocks run in parallel */
+
+/* One block of the definition above, for each op and loop shape:
+ *   NAME_contig(x, len):           x[0..len) contiguous
+ *   NAME_strided(x, sk, len):      x[k * sk]
+ *   NAME_tiled(x, sk, len, nt, bt): nt outputs side by side (stride 1), output t reads
+ *                                   x[k * sk + t]; block values into bt[0..nt)
+ * T is the accumulator type; FOLD(acc, y) gives the new accumulator; the max fold lets NaN win,
+ * as numpy and naive do. */
+#define DEFINE_BLOCK_KERNELS(NAME, T, INIT, FOLD)                                              \
+    /* the pairwise tree over lanes 0..u-1 */                                                  \
+    static double NAME##_tree(T *lane, int u) {                                                \
+        for (int h = LANES / 2; h >= 1; h /= 2) {                                              \
+            int n = u - h < h ? u - h : h;                                                     \
+            _Pragma("omp simd") for (int j = 0; j < n; j++) {                                  \
+                T acc = lane[j], y = lane[j + h];                                              \
+                lane[j] = (FOLD);                                                              \
+            }                                                                                  \
+        }                                                                                      \
+        return lane[0];                                                                        \
+    }                                                                                          \
+    static double NAME##_contig(const float *x, int64_t len) {                                 \
+        T lane[LANES];                                                                         \
+        for (int j = 0; j < LANES; j++) lane[j] = (INIT);                                      \
+        int64_t k = 0;                                                                         \
+        for (; k + LANES <= len; k += LANES) {                                                 \
+            _Pragma("omp simd") for (int j = 0; j < LANES; j++) {                              \
+                T acc = lane[j], y = x[k + j];                                                 \
+                lane[j] = (FOLD);                                                              \
+            }                                                                                  \
+        }                                                                                      \
+        for (int j = 0; k + j < len; j++) {                                                    \
+            T acc = lane[j], y = x[k + j];                                                     \
+            lane[j] = (FOLD);                                                                  \
+        }                                                                                      \
+        return NAME##_tree(lane, len < LANES ? (int)len : LANES);                              \
+    }                                                                                          \
+    static double NAME##_strided(const float *x, int64_t sk, int64_t len) {                    \
+        T lane[LANES];                                                                         \
+        for (int j = 0; j < LANES; j++) lane[j] = (INIT);                                      \
+        for (int64_t k = 0; k < len; k++) {                                                    \
+            T acc = lane[k % LANES], y = x[k * sk];                                            \
+            lane[k % LANES] = (FOLD);                                                          \
+        }                                                                                      \
+        return NAME##_tree(lane, len < LANES ? (int)len : LANES);                              \
+    }                                                                                          \
+    static void NAME##_tiled(const float *x, int64_t sk, int64_t len, int nt, double *bt) {    \
+        T lane[LANES][TILE];                                                                   \
+        int u = len < LANES ? (int)len : LANES;                                                \
+        for (int j = 0; j < u; j++)                                                            \
+            for (int t = 0; t < nt; t++) lane[j][t] = (INIT);                                  \
+        for (int64_t k = 0; k < len; k++) {                                                    \
+            T *l = lane[k % LANES];                                                            \
+            const float *row = x + k * sk;                                                     \
+            _Pragma("omp simd") for (int t = 0; t < nt; t++) {                                 \
+                T acc = l[t], y = row[t];                                                      \
+                l[t] = (FOLD);                                                                 \
+            }                                                                                  \
+        }                                                                                      \
+        for (int h = LANES / 2; h >= 1; h /= 2)                                                \
+            for (int j = 0; j < h && j + h < u; j++)                                           \
+                _Pragma("omp simd") for (int t = 0; t < nt; t++) {                             \
+                    T acc = lane[j][t], y = lane[j + h][t];                                    \
+                    lane[j][t] = (FOLD);                                                       \
+                }                                                                              \
+        for (int t = 0; t < nt; t++) bt[t] = lane[0][t];                                       \
+    }
+
+DEFINE_BLOCK_KERNELS(sum, double, 0.0, acc + y)
+DEFINE_BLOCK_KERNELS(prod, double, 1.0, acc * y)
+DEFINE_BLOCK_KERNELS(max, float, -INFINITY, ((y > acc) | (y != y)) ? y : acc)
+
+typedef struct reducer {
+    double init;
+    double (*fold)(double acc, double y);
+    double (*contig)(const float *x, int64_t len);
+    double (*strided)(const float *x, int64_t sk, int64_t len);
+    void (*tiled)(const float *x, int64_t sk, int64_t len, int nt, double *bt);
+} reducer;
+
+static double fold_sum(double acc, double y) { return acc + y; }
+static double fold_prod(double acc, double y) { return acc * y; }
+static double fold_max(double acc, double y) { return (y > acc || isnan(y)) ? y : acc; }
+
+static const reducer REDUCERS[3] = {
+    {0.0, fold_sum, sum_contig, sum_strided, sum_tiled},
+    {1.0, fold_prod, prod_contig, prod_strided, prod_tiled},
+    {-(double)INFINITY, fold_max, max_contig, max_strided, max_tiled},
+};
+
+/* One output: its L inputs start at x and step by sk. */
+static float reduce_one(const reducer *r, const float *x, int64_t sk, int64_t L) {
+    double acc = r->init;
+    for (int64_t k0 = 0; k0 < L; k0 += RB) {
+        int64_t len = L - k0 < RB ? L - k0 : RB;
+        acc = r->fold(acc, sk == 1 ? r->contig(x + k0, len) : r->strided(x + k0 * sk, sk, len));
+    }
+    return (float)acc;
+}
+
+typedef struct reduce_job {
+    const reducer *r;
+    const mt_omp_iter *it;
+    const float *ad;
+    float *od;
+    int64_t sk, L, n_out;
+    /* the shape-specific part */
+    const float *x;    /* blocks: the current output's first input */
+    int64_t b0;        /* blocks: the first block of this batch */
+    double *bt;        /* blocks: their values */
+    int64_t per;       /* outputs: outputs per item */
+    int64_t tiles_per_row; /* tiles */
+} reduce_job;
+
+static int block_item(void *ctx, int64_t b) {
+    const reduce_job *j = ctx;
+    int64_t k0 = (j->b0 + b) * RB, len = j->L - k0 < RB ? j->L - k0 : RB;
+    j->bt[b] = j->sk == 1 ? j->r->contig(j->x + k0, len)
+                          : j->r->strided(j->x + k0 * j->sk, j->sk, len);
+    return 0;
+}
+
+/* Few outputs, each a long reduction: the blocks of one output run in parallel and their values
+ * are folded in order by the calling thread. */
+static void reduce_blocks_parallel(reduce_job *j) {
+    const reducer *r = j->r;
+    int64_t index[MT_MAX_DIMS], pos[2];
+    int64_t nblocks = (j->L + RB - 1) / RB;
+    double bt[MAX_BLOCKS_BUF];
+    j->bt = bt;
+    mt_omp_iter_seek(j->it, 0, index, pos);
+    for (int64_t o = 0; o < j->n_out; o++) {
+        j->x = j->ad + pos[1];
+        double acc = r->init;
+        for (j->b0 = 0; j->b0 < nblocks; j->b0 += MAX_BLOCKS_BUF) {
+            int64_t nb = nblocks - j->b0 < MAX_BLOCKS_BUF ? nblocks - j->b0 : MAX_BLOCKS_BUF;
+            mt_omp_for(nb, true, block_item, j);
+            for (int64_t b = 0; b < nb; b++) acc = r->fold(acc, bt[b]);
+        }
+        j->od[pos[0]] = (float)acc;
+        if (o + 1 < j->n_out) mt_omp_iter_advance(j->it, 1, index, pos);
+    }
+}
+
+/* Item c: the outputs [c per, (c + 1) per) in row-major order, one at a time. */
+static int outputs_item(void *ctx, int64_t c) {
+    const reduce_job *j = ctx;
+    int64_t start = c * j->per, end = start + j->per < j->n_out ? start + j->per : j->n_out;
+    int64_t index[MT_MAX_DIMS], pos[2];
+    mt_omp_iter_seek(j->it, start, index, pos);
+    for (int64_t o = start; o < end; o++) {
+        j->od[pos[0]] = reduce_one(j->r, j->ad + pos[1], j->sk, j->L);
+        if (o + 1 < end) mt_omp_iter_advance(j->it, 1, index, pos);
+    }
+    return 0;
+}
+
+/* Item w: TILE neighbouring outputs of one innermost row, whose inputs are contiguous. */
+static int tile_item(void *ctx, int64_t w) {
+    const reduce_job *j = ctx;
+    const reducer *r = j->r;
+    const mt_omp_iter *it = j->it;
+    int64_t inner = it->shape[it->ndim - 1], sk = j->sk, L = j->L;
+    int64_t row = w / j->tiles_per_row, t0 = (w % j->tiles_per_row) * TILE;
+    int nt = inner - t0 < TILE ? (int)(inner - t0) : TILE;
+    int64_t index[MT_MAX_DIMS], pos[2];
+    mt_omp_iter_seek(it, row * inner + t0, index, pos);
+    double acc[TILE], bt[TILE];
+    for (int t = 0; t < nt; t++) acc[t] = r->init;
+    for (int64_t k0 = 0; k0 < L; k0 += RB) {
+        int64_t len = L - k0 < RB ? L - k0 : RB;
+        r->tiled(j->ad + pos[1] + k0 * sk, sk, len, nt, bt);
+        for (int t = 0; t < nt; t++) acc[t] = r->fold(acc[t], bt[t]);
+    }
+    int64_t so = it->strides[0][it->ndim - 1];
+    for (int t = 0; t < nt; t++) j->od[pos[0] + t * so] = (float)acc[t];
+    return 0;
+}
+
+mt_status mt_omp_reduce(const mt_kernel_args *args) {
+    mt_tensor *out = args->out;        /* a's shape with shape[dim] = 1 */
+    const mt_tensor *a = args->src[0]; /* any layout */
+    int dim = args->params.dim;
+    if (args->op < MT_OP_SUM || args->op > MT_OP_MAX)
+        return mt_fail(MT_ERR_ARG, "openmp reduce: '%s' is not a reduction", mt_op_name(args->op));
+    if (dim < 0 || dim >= a->ndim || out->ndim != a->ndim)
+        return mt_fail(MT_ERR_ARG, "openmp reduce: dim %d of a %d-dim input into a %d-dim output",
+                       dim, a->ndim, out->ndim);
+    const reducer *r = &REDUCERS[args->op - MT_OP_SUM];
+    int64_t L = a->shape[dim], sk = L > 1 ? a->strides[dim] : 1;
+
+    /* The outputs, walked with their first input: out's shape has 1 at dim, so it drops out. */
+    mt_omp_iter it = {.ndim = out->ndim, .nops = 2};
+    for (int d = 0; d < out->ndim; d++) {
+        it.shape[d] = out->shape[d];
+        it.strides[0][d] = out->strides[d];
+        it.strides[1][d] = a->strides[d];
+    }
+    it.offset[0] = out->offset;
+    it.offset[1] = a->offset;
+    mt_omp_iter_coalesce(&it);
+
+    reduce_job j = {.r = r, .it = &it, .ad = a->storage->data, .od = out->storage->data,
+                    .sk = sk, .L = L, .n_out = mt_omp_iter_numel(&it)};
+    bool parallel = j.n_out * L > MT_OMP_MIN_PARALLEL_WORK && !mt_omp_overlapping(out);
+    int last = it.ndim - 1;
+    int64_t inner = it.shape[last];
+
+    if (parallel && j.n_out < 16 && L >= 4 * RB) {
+        reduce_blocks_parallel(&j);
+    } else if (sk != 1 && it.strides[1][last] == 1 && inner >= 16) { /* a vector of outputs */
+        j.tiles_per_row = (inner + TILE - 1) / TILE;
+        mt_omp_for(j.n_out / inner * j.tiles_per_row, parallel, tile_item, &j);
+    } else {
+        j.per = L >= ((int64_t)1 << 14) ? 1 : ((int64_t)1 << 14) / L; /* ~16K inputs per item */
+        mt_omp_for((j.n_out + j.per - 1) / j.per, parallel, outputs_item, &j);
+    }
+    return MT_OK;
+}

@@ -1,0 +1,706 @@
+/* The openmp backend against the naive reference, kernel by kernel, on the same strided inputs:
+ * contiguous, permuted (non-contiguous) and broadcast operands, non-contiguous outputs, odd sizes
+ * (1, 17, 33, 133, matmul sizes off the register tile and past the cache blocks), batched
+ * broadcast matmul; and the same bits for 1, 2 and 3 threads for every op.
+ *
+ * What "agrees with naive" means per op (the backend's documented precision):
+ *   - bit-identical: neg, id, inv, relu, add, mul, lt, eq, is_close, relu_back, log_back,
+ *     inv_back (float arithmetic that rounds like naive's double-then-round);
+ *   - within 1 ulp: exp, log, sigmoid, sigmoid_back (openmp_vmath.h);
+ *   - sums and products: a different (fixed) summation order, so a relative tolerance; max exact;
+ *   - matmul: bit-identical to a float FMA chain over k in order (the kernel contract), and close
+ *     to naive's double accumulation. */
+#include "check.h"
+#include "internal.h"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#else /* no OpenMP, no openmp backend: main() says so; thread counts are moot */
+static int omp_get_max_threads(void) { return 1; }
+static void omp_set_num_threads(int n) { (void)n; }
+#endif
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const mt_backend *OMP, *NAIVE;
+static mt_rng RNG;
+
+/* ------------------------------------------------------------------ tensors */
+typedef enum { VAL_UNIFORM, VAL_GRID } val_kind;
+
+/* Values: uniform in [lo, hi), or on a grid of 1/8 in [lo, hi) with small noise on some, so
+ * that eq, lt and is_close see equal, close and distant pairs. */
+static void fill(float *x, int64_t n, val_kind kind, float lo, float hi) {
+    for (int64_t i = 0; i < n; i++) {
+        double u = mt_rng_uniform(&RNG);
+        if (kind == VAL_UNIFORM) {
+            x[i] = (float)(lo + (hi - lo) * u);
+        } else {
+            double v = lo + floor((hi - lo) * u * 8.0) / 8.0;
+            if (mt_rng_uniform(&RNG) < 0.3) v += (mt_rng_uniform(&RNG) - 0.5) * 0.03;
+            x[i] = (float)v;
+        }
+    }
+}
+
+/* A tensor on the openmp backend; permuted: stored with reversed dims and permuted back, so its
+ * strides run backwards (a non-contiguous view, as MiniTorch's test strategies build). */
+static mt_tensor *make(mt_ctx *ctx, int nd, const int64_t *shape, int permuted, val_kind kind,
+                       float lo, float hi) {
+    int64_t n = 1, rev[MT_MAX_DIMS];
+    int order[MT_MAX_DIMS];
+    for (int d = 0; d < nd; d++) {
+        n *= shape[d];
+        rev[d] = shape[nd - 1 - d];
+        order[d] = nd - 1 - d;
+    }
+    float *host = malloc((size_t)n * sizeof(float));
+    fill(host, n, kind, lo, hi);
+    mt_tensor *t;
+    if (permuted && nd >= 2)
+        t = mt_permute(ctx, mt_from_array(ctx, nd, rev, host), order);
+    else
+        t = mt_from_array(ctx, nd, shape, host);
+    free(host);
+    return t;
+}
+
+/* rows x L values whose rows sum to a small number through large partial sums: a third are
+ * +-2^30-sized, a third their negatives, a third in [-1, 1), shuffled. A double sum of such a row
+ * rounds at ~2^-15 while the float result's ulp is ~2^-17, so any change of summation order shows
+ * in the float bits (with benign data it vanishes in the final rounding). Stored transposed and
+ * permuted back when permuted is set. */
+static mt_tensor *make_cancelling(mt_ctx *ctx, int64_t rows, int64_t L, int permuted) {
+    float *row = malloc((size_t)L * sizeof(float)), *host = malloc((size_t)(rows * L) * sizeof(float));
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t m = L / 3;
+        for (int64_t i = 0; i < m; i++) {
+            row[i] = (float)((mt_rng_uniform(&RNG) - 0.5) * 0x1p31);
+            row[m + i] = -row[i];
+        }
+        for (int64_t i = 2 * m; i < L; i++) row[i] = (float)(2.0 * mt_rng_uniform(&RNG) - 1.0);
+        for (int64_t i = L - 1; i > 0; i--) { /* Fisher-Yates */
+            int64_t k = (int64_t)(mt_rng_uniform(&RNG) * (double)(i + 1));
+            float t = row[i];
+            row[i] = row[k];
+            row[k] = t;
+        }
+        for (int64_t i = 0; i < L; i++) host[permuted ? i * rows + r : r * L + i] = row[i];
+    }
+    mt_tensor *t = permuted ? mt_permute(ctx, mt_from_array(ctx, MT_SHAPE(L, rows), host), (int[]){1, 0})
+                            : mt_from_array(ctx, MT_SHAPE(rows, L), host);
+    free(row);
+    free(host);
+    return t;
+}
+
+/* A fresh output of this shape filled with NaN (so an element a kernel forgets shows), made
+ * non-contiguous (a permuted view of reversed storage) when permuted is set. */
+static mt_tensor *make_out(mt_ctx *ctx, int nd, const int64_t *shape, int permuted) {
+    int64_t rev[MT_MAX_DIMS];
+    int order[MT_MAX_DIMS];
+    for (int d = 0; d < nd; d++) {
+        rev[d] = shape[nd - 1 - d];
+        order[d] = nd - 1 - d;
+    }
+    mt_tensor *t;
+    if (permuted && nd >= 2)
+        t = mt_permute(ctx, mt_tensor_alloc(ctx, OMP, nd, rev), order);
+    else
+        t = mt_tensor_alloc(ctx, OMP, nd, shape);
+    for (int64_t i = 0; t && i < t->storage->size; i++) t->storage->data[i] = NAN;
+    return t;
+}
+
+/* Runs one kernel of backend b into out. */
+static void run(const mt_backend *b, mt_op op, mt_tensor *out, const mt_tensor *x,
+                const mt_tensor *y, int dim) {
+    mt_kernel_args args = {.op = op, .out = out, .src = {x, y, NULL}, .nsrc = y ? 2 : 1};
+    args.params.dim = dim;
+    CHECK_OK(mt_run_kernel(b, &args));
+}
+
+static float *host_of(const mt_tensor *t) {
+    float *h = malloc((size_t)mt_numel(t) * sizeof(float));
+    if (mt_to_host(t, h) != MT_OK) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* ------------------------------------------------------------------ comparisons */
+typedef enum { CMP_BITS, CMP_ULP1, CMP_REL } cmp_mode;
+
+/* Distance in representable floats (same sign ordering as the reals). */
+static int64_t ulp_distance(float a, float b) {
+    int32_t ia, ib;
+    memcpy(&ia, &a, 4);
+    memcpy(&ib, &b, 4);
+    int64_t oa = ia < 0 ? (int64_t)INT32_MIN - ia : ia, ob = ib < 0 ? (int64_t)INT32_MIN - ib : ib;
+    return oa > ob ? oa - ob : ob - oa;
+}
+
+/* got against want element by element; rel: the tolerance of CMP_REL, relative to max(1, |want|). */
+static void compare(const char *what, const mt_tensor *got_t, const mt_tensor *want_t,
+                    cmp_mode mode, double rel) {
+    if (!got_t || !want_t) {
+        CHECK(0, "%s: missing output (%s)", what, mt_last_error());
+        return;
+    }
+    int64_t n = mt_numel(want_t), bad = 0, first = -1;
+    float *got = host_of(got_t), *want = host_of(want_t);
+    for (int64_t i = 0; got && want && i < n; i++) {
+        float g = got[i], w = want[i];
+        int ok;
+        if (isnan(w) || isnan(g))
+            ok = isnan(w) && isnan(g);
+        else if (mode == CMP_BITS)
+            ok = memcmp(&g, &w, sizeof g) == 0;
+        else if (mode == CMP_ULP1)
+            ok = ulp_distance(g, w) <= 1;
+        else
+            ok = fabs((double)g - w) <= rel * fmax(1.0, fabs((double)w));
+        if (!ok && bad++ == 0) first = i;
+    }
+    CHECK(got && want && bad == 0, "%s: %lld of %lld elements differ (first [%lld]: %.9g, want %.9g)",
+          what, (long long)bad, (long long)n, (long long)first,
+          first >= 0 ? (double)got[first] : 0.0, first >= 0 ? (double)want[first] : 0.0);
+    free(got);
+    free(want);
+}
+
+static void compare_bits(const char *what, const mt_tensor *a, const mt_tensor *b) {
+    compare(what, a, b, CMP_BITS, 0.0);
+}
+
+static const char *shape_str(int nd, const int64_t *shape) {
+    static char buf[4][MT_SHAPE_STR_LEN];
+    static int next;
+    next = (next + 1) % 4;
+    return mt_shape_str(nd, shape, buf[next], sizeof buf[next]);
+}
+
+/* ------------------------------------------------------------------ elementwise */
+typedef struct ew_case {
+    int nd;
+    int64_t out[4];
+    int na;
+    int64_t a[4];
+    int nb;
+    int64_t b[4];
+} ew_case;
+
+/* Equal shapes, odd sizes, and broadcasts of every kind: scalar, row (bias), column, both. */
+static const ew_case EW_CASES[] = {
+    {1, {1}, 1, {1}, 1, {1}},
+    {1, {17}, 1, {17}, 1, {17}},
+    {1, {133}, 1, {133}, 1, {1}},
+    {2, {33, 17}, 2, {33, 17}, 2, {33, 17}},
+    {3, {3, 17, 33}, 3, {3, 17, 33}, 3, {3, 17, 33}},
+    {2, {17, 33}, 1, {33}, 2, {17, 33}},
+    {2, {17, 33}, 2, {17, 1}, 2, {1, 33}},
+    {3, {5, 17, 33}, 1, {1}, 3, {5, 1, 33}},
+    {4, {2, 3, 5, 7}, 4, {2, 1, 5, 1}, 2, {5, 7}},
+};
+
+typedef struct op_spec {
+    mt_op op;
+    cmp_mode mode;
+    val_kind kind;
+    float lo, hi;   /* a's values */
+    float blo, bhi; /* b's values */
+} op_spec;
+
+static const op_spec MAPS[] = {
+    {MT_OP_NEG, CMP_BITS, VAL_UNIFORM, -3, 3, 0, 0},
+    {MT_OP_ID, CMP_BITS, VAL_UNIFORM, -3, 3, 0, 0},
+    {MT_OP_INV, CMP_BITS, VAL_UNIFORM, -3, 3, 0, 0},
+    {MT_OP_RELU, CMP_BITS, VAL_GRID, -2, 2, 0, 0},
+    {MT_OP_SIGMOID, CMP_ULP1, VAL_UNIFORM, -30, 30, 0, 0},
+    {MT_OP_LOG, CMP_ULP1, VAL_UNIFORM, 1e-3f, 50, 0, 0},
+    {MT_OP_EXP, CMP_ULP1, VAL_UNIFORM, -20, 20, 0, 0},
+};
+
+static const op_spec ZIPS[] = {
+    {MT_OP_ADD, CMP_BITS, VAL_UNIFORM, -3, 3, -3, 3},
+    {MT_OP_MUL, CMP_BITS, VAL_UNIFORM, -3, 3, -3, 3},
+    {MT_OP_LT, CMP_BITS, VAL_GRID, -1, 1, -1, 1},
+    {MT_OP_EQ, CMP_BITS, VAL_GRID, -1, 1, -1, 1},
+    {MT_OP_IS_CLOSE, CMP_BITS, VAL_GRID, -1, 1, -1, 1},
+    {MT_OP_RELU_BACK, CMP_BITS, VAL_GRID, -2, 2, -3, 3},
+    {MT_OP_LOG_BACK, CMP_BITS, VAL_UNIFORM, 0.1f, 5, -3, 3},
+    {MT_OP_INV_BACK, CMP_BITS, VAL_UNIFORM, -3, 3, -3, 3},
+    {MT_OP_SIGMOID_BACK, CMP_ULP1, VAL_UNIFORM, -20, 20, -3, 3},
+};
+
+/* One elementwise op over every case, input layout and output layout. */
+static void check_elementwise(const op_spec *s, int is_zip) {
+    for (size_t c = 0; c < sizeof EW_CASES / sizeof EW_CASES[0]; c++) {
+        const ew_case *e = &EW_CASES[c];
+        for (int layout = 0; layout < 4; layout++) {
+            int perm_a = layout & 1, perm_b = (layout >> 1) & 1, perm_out = layout == 3;
+            if (!is_zip && perm_b) continue;
+            mt_ctx *ctx = mt_ctx_new(OMP);
+            mt_tensor *a = make(ctx, e->na, e->a, perm_a, s->kind, s->lo, s->hi);
+            mt_tensor *b = is_zip ? make(ctx, e->nb, e->b, perm_b, s->kind, s->blo, s->bhi) : NULL;
+            mt_tensor *got = make_out(ctx, e->nd, e->out, perm_out);
+            mt_tensor *want = make_out(ctx, e->nd, e->out, 0);
+            run(OMP, s->op, got, a, b, 0);
+            run(NAIVE, s->op, want, a, b, 0);
+            char what[160];
+            snprintf(what, sizeof what, "%s out %s a %s%s b %s%s out%s", mt_op_name(s->op),
+                     shape_str(e->nd, e->out), shape_str(e->na, e->a), perm_a ? " permuted" : "",
+                     is_zip ? shape_str(e->nb, e->b) : "-", perm_b ? " permuted" : "",
+                     perm_out ? " permuted" : "");
+            compare(what, got, want, s->mode, 0.0);
+            mt_ctx_free(ctx);
+        }
+    }
+}
+
+static void test_elementwise_vs_naive(void) {
+    for (size_t i = 0; i < sizeof MAPS / sizeof MAPS[0]; i++) check_elementwise(&MAPS[i], 0);
+    for (size_t i = 0; i < sizeof ZIPS / sizeof ZIPS[0]; i++) check_elementwise(&ZIPS[i], 1);
+}
+
+/* In place, as the optimizer and gradient accumulation call it: out aliases a. */
+static void test_elementwise_in_place(void) {
+    mt_ctx *ctx = mt_ctx_new(OMP);
+    int64_t shape[2] = {133, 257};
+    mt_tensor *a = make(ctx, 2, shape, 0, VAL_UNIFORM, -3, 3);
+    mt_tensor *b = make(ctx, 1, shape + 1, 0, VAL_UNIFORM, -3, 3);
+    mt_tensor *want = make_out(ctx, 2, shape, 0);
+    run(NAIVE, MT_OP_ADD, want, a, b, 0);
+    run(OMP, MT_OP_ADD, a, a, b, 0);
+    compare_bits("add in place (out = a) with a broadcast b", a, want);
+    mt_ctx_free(ctx);
+}
+
+/* IEEE special values and range edges of the transcendental ops, where a vector implementation
+ * most easily goes wrong: zeros of both signs, negatives, infinities, NaN, subnormals, overflow
+ * and underflow thresholds. */
+static void test_special_values(void) {
+    static const float xs[] = {0.0f, -0.0f, 1.0f, -1.0f, INFINITY, -INFINITY, NAN,
+                               1e-45f, 1e-40f, 1.1754942e-38f, 1.1754944e-38f, 3.4e38f,
+                               88.72f, 88.73f, 89.0f, 89.5f, -87.3f, -103.9f, -103.98f, -104.0f,
+                               -110.0f, 700.0f, -700.0f, 0.5f, 2.0f, 1.0000001f, 0.99999994f,
+                               16.0f, -16.0f, 30.0f, -30.0f};
+    int64_t n = (int64_t)(sizeof xs / sizeof xs[0]);
+    mt_ctx *ctx = mt_ctx_new(OMP);
+    mt_tensor *a = mt_from_array(ctx, 1, &n, xs);
+    mt_tensor *g = mt_from_array(ctx, 1, &n, xs); /* gradients: the same values */
+    static const mt_op maps[] = {MT_OP_EXP, MT_OP_LOG, MT_OP_SIGMOID, MT_OP_INV, MT_OP_RELU};
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+        mt_tensor *got = make_out(ctx, 1, &n, 0), *want = make_out(ctx, 1, &n, 0);
+        run(OMP, maps[i], got, a, NULL, 0);
+        run(NAIVE, maps[i], want, a, NULL, 0);
+        char what[64];
+        snprintf(what, sizeof what, "%s on special values", mt_op_name(maps[i]));
+        compare(what, got, want, CMP_ULP1, 0.0);
+    }
+    static const mt_op zips[] = {MT_OP_SIGMOID_BACK, MT_OP_LOG_BACK, MT_OP_INV_BACK,
+                                 MT_OP_RELU_BACK, MT_OP_IS_CLOSE};
+    for (size_t i = 0; i < sizeof zips / sizeof zips[0]; i++) {
+        mt_tensor *got = make_out(ctx, 1, &n, 0), *want = make_out(ctx, 1, &n, 0);
+        run(OMP, zips[i], got, a, g, 0);
+        run(NAIVE, zips[i], want, a, g, 0);
+        char what[64];
+        snprintf(what, sizeof what, "%s on special values", mt_op_name(zips[i]));
+        compare(what, got, want, CMP_ULP1, 0.0);
+    }
+    mt_ctx_free(ctx);
+}
+
+/* exp, log and sigmoid within 1 ulp of naive across their whole useful ranges (a dense sweep of
+ * 2^18 values per op, geometric for log so every binade is covered). */
+static void test_transcendental_sweep(void) {
+    int64_t n = 1 << 18;
+    mt_ctx *ctx = mt_ctx_new(OMP);
+    float *h = malloc((size_t)n * sizeof(float));
+    for (int op = 0; op < 3; op++) {
+        for (int64_t i = 0; i < n; i++) {
+            double u = (double)i / (double)n;
+            h[i] = op == 0   ? (float)(-105.0 + 195.0 * u)            /* exp: past both edges */
+                   : op == 1 ? (float)exp2(-149.0 + 277.0 * u)        /* log: subnormal..2^128 */
+                             : (float)(-120.0 + 240.0 * u);           /* sigmoid */
+        }
+        mt_op mop = op == 0 ? MT_OP_EXP : op == 1 ? MT_OP_LOG : MT_OP_SIGMOID;
+        mt_tensor *a = mt_from_array(ctx, 1, &n, h);
+        mt_tensor *got = make_out(ctx, 1, &n, 0), *want = make_out(ctx, 1, &n, 0);
+        run(OMP, mop, got, a, NULL, 0);
+        run(NAIVE, mop, want, a, NULL, 0);
+        char what[64];
+        snprintf(what, sizeof what, "%s sweep of 2^18 values", mt_op_name(mop));
+        compare(what, got, want, CMP_ULP1, 0.0);
+        mt_ctx_reset(ctx);
+    }
+    free(h);
+    mt_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------------ reductions */
+typedef struct red_case {
+    int nd;
+    int64_t shape[4];
+} red_case;
+
+static const red_case RED_CASES[] = {
+    {1, {1}},         {1, {17}},          {1, {133}},        {2, {33, 17}},
+    {2, {1, 33}},     {3, {3, 133, 5}},   {3, {17, 1, 33}},  {2, {40, 133}},
+    {2, {2, 20000}},  {2, {5000, 3}},     {2, {700, 40}},    {4, {2, 3, 5, 7}},
+};
+
+static void test_reduce_vs_naive(void) {
+    static const mt_op ops[] = {MT_OP_SUM, MT_OP_PROD, MT_OP_MAX};
+    for (size_t c = 0; c < sizeof RED_CASES / sizeof RED_CASES[0]; c++) {
+        const red_case *e = &RED_CASES[c];
+        for (int dim = 0; dim < e->nd; dim++)
+            for (int perm = 0; perm < 2; perm++)
+                for (size_t o = 0; o < 3; o++) {
+                    mt_op op = ops[o];
+                    mt_ctx *ctx = mt_ctx_new(OMP);
+                    /* products stay near 1 so long ones neither overflow nor vanish */
+                    mt_tensor *a = op == MT_OP_PROD
+                                       ? make(ctx, e->nd, e->shape, perm, VAL_UNIFORM, 0.999f, 1.001f)
+                                       : make(ctx, e->nd, e->shape, perm, VAL_UNIFORM, -3, 3);
+                    int64_t oshape[4];
+                    memcpy(oshape, e->shape, sizeof oshape);
+                    oshape[dim] = 1;
+                    mt_tensor *got = make_out(ctx, e->nd, oshape, perm);
+                    mt_tensor *want = make_out(ctx, e->nd, oshape, 0);
+                    run(OMP, op, got, a, NULL, dim);
+                    run(NAIVE, op, want, a, NULL, dim);
+                    char what[128];
+                    snprintf(what, sizeof what, "%s over dim %d of %s%s", mt_op_name(op), dim,
+                             shape_str(e->nd, e->shape), perm ? " permuted" : "");
+                    /* sums of L values of size ~1 in double then rounded: a float ulp or two */
+                    compare(what, got, want, op == MT_OP_MAX ? CMP_BITS : CMP_REL, 3e-7);
+                    mt_ctx_free(ctx);
+                }
+    }
+}
+
+/* The summation order depends only on the reduced length, never on the layout: a permuted view
+ * and its contiguous copy give the same bits along every dim (the contiguous, tiled and strided
+ * loops agree). */
+static void test_reduce_layout_invariant(void) {
+    static const mt_op ops[] = {MT_OP_SUM, MT_OP_PROD, MT_OP_MAX};
+    int64_t shape[3] = {37, 300, 45};
+    for (int dim = 0; dim < 3; dim++)
+        for (size_t o = 0; o < 3; o++) {
+            mt_ctx *ctx = mt_ctx_new(OMP);
+            float lo = ops[o] == MT_OP_PROD ? 0.99f : -3, hi = ops[o] == MT_OP_PROD ? 1.01f : 3;
+            mt_tensor *p = make(ctx, 3, shape, 1, VAL_UNIFORM, lo, hi);
+            mt_tensor *c = mt_contiguous(ctx, p);
+            int64_t oshape[3] = {shape[0], shape[1], shape[2]};
+            oshape[dim] = 1;
+            mt_tensor *rp = make_out(ctx, 3, oshape, 0), *rc = make_out(ctx, 3, oshape, 0);
+            run(OMP, ops[o], rp, p, NULL, dim);
+            run(OMP, ops[o], rc, c, NULL, dim);
+            char what[96];
+            snprintf(what, sizeof what, "%s over dim %d: permuted input vs contiguous copy",
+                     mt_op_name(ops[o]), dim);
+            compare_bits(what, rp, rc);
+            mt_ctx_free(ctx);
+        }
+}
+
+/* The same bits for every loop shape on sums whose rounding is visible: along dim 1 of (37, 700)
+ * (contiguous: the lane loop; transposed: the tiled loop) and along dim 0 of its transpose. */
+static void test_reduce_layout_invariant_cancelling(void) {
+    mt_ctx *ctx = mt_ctx_new(OMP);
+    mt_tensor *c = make_cancelling(ctx, 37, 700, 0), *p = make_cancelling(ctx, 37, 700, 1);
+    mt_tensor *pc = mt_contiguous(ctx, p);
+    int64_t o1[2] = {37, 1}, o0[2] = {1, 37};
+    mt_tensor *rc = make_out(ctx, 2, o1, 0), *rp = make_out(ctx, 2, o1, 0);
+    mt_tensor *want = make_out(ctx, 2, o1, 0);
+    run(OMP, MT_OP_SUM, rc, pc, NULL, 1);
+    run(OMP, MT_OP_SUM, rp, p, NULL, 1);
+    compare_bits("sum of cancelling rows: transposed input vs contiguous copy", rp, rc);
+    run(NAIVE, MT_OP_SUM, want, p, NULL, 1);
+    compare("sum of cancelling rows vs naive", rp, want, CMP_REL, 1e-4); /* both round at 2^-15 */
+    /* the transpose (700, 37) reduced along dim 0: tiled when contiguous, lanes when permuted */
+    mt_tensor *t = mt_transpose(ctx, c), *tc = mt_contiguous(ctx, t);
+    mt_tensor *r0 = make_out(ctx, 2, o0, 0), *r0c = make_out(ctx, 2, o0, 0);
+    run(OMP, MT_OP_SUM, r0, t, NULL, 0);
+    run(OMP, MT_OP_SUM, r0c, tc, NULL, 0);
+    compare_bits("sum of cancelling columns: transposed input vs contiguous copy", r0, r0c);
+    mt_ctx_free(ctx);
+}
+
+/* max lets NaN win and keeps -inf; sum of all -0.0 is +0.0 like naive's 0.0 start. */
+static void test_reduce_special_values(void) {
+    mt_ctx *ctx = mt_ctx_new(OMP);
+    float x[40];
+    for (int i = 0; i < 40; i++) x[i] = -INFINITY;
+    int64_t n = 40, one = 1;
+    mt_tensor *a = mt_from_array(ctx, 1, &n, x);
+    mt_tensor *r = make_out(ctx, 1, &one, 0);
+    run(OMP, MT_OP_MAX, r, a, NULL, 0);
+    CHECK(r && r->storage->data[0] == -INFINITY, "max of all -inf is -inf");
+    x[37] = NAN;
+    a = mt_from_array(ctx, 1, &n, x);
+    run(OMP, MT_OP_MAX, r, a, NULL, 0);
+    CHECK(r && isnan(r->storage->data[0]), "max with a NaN is NaN");
+    for (int i = 0; i < 40; i++) x[i] = -0.0f;
+    a = mt_from_array(ctx, 1, &n, x);
+    mt_tensor *want = make_out(ctx, 1, &one, 0);
+    run(OMP, MT_OP_SUM, r, a, NULL, 0);
+    run(NAIVE, MT_OP_SUM, want, a, NULL, 0);
+    compare_bits("sum of -0.0", r, want);
+    mt_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------------ matmul */
+/* The kernel contract: element (m, n) is fmaf(a[m][K-1], b[K-1][n], ... fmaf(a[m][0], b[0][n], 0)),
+ * batch by batch; a and b are given row-major per batch entry. */
+static void fma_chain_reference(const float *a, const float *b, float *c, int64_t M, int64_t K,
+                                int64_t N) {
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < N; n++) {
+            float acc = 0.0f;
+            for (int64_t k = 0; k < K; k++) acc = fmaf(a[m * K + k], b[k * N + n], acc);
+            c[m * N + n] = acc;
+        }
+}
+
+/* Checks one 2-D product against the FMA-chain reference (bits) and naive (tolerance). */
+static void check_matmul_2d(const char *what, mt_ctx *ctx, const mt_tensor *a, const mt_tensor *b) {
+    int64_t M = a->shape[0], K = a->shape[1], N = b->shape[1];
+    int64_t oshape[2] = {M, N};
+    mt_tensor *got = make_out(ctx, 2, oshape, 0), *want = make_out(ctx, 2, oshape, 0);
+    run(OMP, MT_OP_MATMUL, got, a, b, 0);
+    run(NAIVE, MT_OP_MATMUL, want, a, b, 0);
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s vs naive", what);
+    /* |float chain - double| <= K eps sum|ab|; values in [-1,1) make sum|ab| <= K */
+    compare(msg, got, want, CMP_REL, 1.2e-7 * (double)K);
+    float *ha = host_of(a), *hb = host_of(b);
+    mt_tensor *ref = make_out(ctx, 2, oshape, 0);
+    fma_chain_reference(ha, hb, ref->storage->data, M, K, N);
+    snprintf(msg, sizeof msg, "%s vs the FMA chain", what);
+    compare_bits(msg, got, ref);
+    free(ha);
+    free(hb);
+}
+
+/* Sizes around the 8x32 / 4x16 register tiles, K past the 256 k-block (the accumulate path),
+ * M past a 256-row A block, N past the 4096-column B panel; all four transposition layouts. */
+static void test_matmul_2d(void) {
+    static const int64_t sizes[][3] = {
+        {1, 1, 1},    {1, 17, 1},    {17, 33, 5},  {33, 17, 133}, {8, 16, 32},
+        {9, 300, 33}, {64, 257, 31}, {300, 20, 7}, {3, 5, 4133},  {133, 133, 133},
+    };
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int layout = 0; layout < 4; layout++) {
+            mt_ctx *ctx = mt_ctx_new(OMP);
+            int64_t M = sizes[s][0], K = sizes[s][1], N = sizes[s][2];
+            int64_t as[2] = {M, K}, bs[2] = {K, N};
+            mt_tensor *a = make(ctx, 2, as, layout & 1, VAL_UNIFORM, -1, 1);
+            mt_tensor *b = make(ctx, 2, bs, layout & 2, VAL_UNIFORM, -1, 1);
+            char what[96];
+            snprintf(what, sizeof what, "matmul %lldx%lldx%lld%s%s", (long long)M, (long long)K,
+                     (long long)N, layout & 1 ? " a transposed" : "", layout & 2 ? " b transposed" : "");
+            check_matmul_2d(what, ctx, a, b);
+            mt_ctx_free(ctx);
+        }
+}
+
+/* Operands with no unit stride at all (every other column of a wider matrix): the general
+ * packing loops. */
+static void test_matmul_strided(void) {
+    mt_ctx *ctx = mt_ctx_new(OMP);
+    int64_t M = 19, K = 37, N = 45;
+    int64_t wa[2] = {M, 2 * K}, wb[2] = {K, 3 * N};
+    mt_tensor *base_a = make(ctx, 2, wa, 0, VAL_UNIFORM, -1, 1);
+    mt_tensor *base_b = make(ctx, 2, wb, 0, VAL_UNIFORM, -1, 1);
+    mt_tensor *a = mt_tensor_alias(ctx, base_a), *b = mt_tensor_alias(ctx, base_b);
+    a->shape[1] = K;
+    a->strides[1] = 2;
+    a->offset = 1;
+    b->shape[1] = N;
+    b->strides[1] = 3;
+    b->offset = 2;
+    check_matmul_2d("matmul with stride-2 a and stride-3 b columns", ctx, a, b);
+    /* the same through a transposed view: rows strided, columns strided */
+    mt_tensor *at = mt_tensor_alias(ctx, base_b);
+    at->shape[0] = N;
+    at->shape[1] = K;
+    at->strides[0] = 3;
+    at->strides[1] = 3 * N;
+    at->offset = 1;
+    int64_t bs[2] = {K, 7};
+    check_matmul_2d("matmul with a fully strided transposed a", ctx, at,
+                    make(ctx, 2, bs, 1, VAL_UNIFORM, -1, 1));
+    mt_ctx_free(ctx);
+}
+
+typedef struct bmm_case {
+    int na;
+    int64_t a[4];
+    int nb;
+    int64_t b[4];
+} bmm_case;
+
+/* Batch dims broadcast both ways, a shared weight (the folded-into-M path, also with M = 1),
+ * and a batch of many small products (one product per thread). */
+static const bmm_case BMM_CASES[] = {
+    {3, {4, 17, 9}, 3, {4, 9, 33}},
+    {4, {2, 1, 17, 9}, 3, {3, 9, 33}},
+    {3, {4, 17, 9}, 2, {9, 5}},
+    {3, {6, 1, 9}, 2, {9, 5}},
+    {2, {17, 9}, 3, {4, 9, 5}},
+    {3, {1, 33, 20}, 3, {5, 20, 1}},
+    {3, {128, 33, 40}, 3, {128, 40, 40}},
+};
+
+static void test_matmul_batched(void) {
+    for (size_t c = 0; c < sizeof BMM_CASES / sizeof BMM_CASES[0]; c++)
+        for (int perm = 0; perm < 2; perm++) {
+            const bmm_case *e = &BMM_CASES[c];
+            mt_ctx *ctx = mt_ctx_new(OMP);
+            mt_tensor *a = make(ctx, e->na, e->a, perm, VAL_UNIFORM, -1, 1);
+            mt_tensor *b = make(ctx, e->nb, e->b, 0, VAL_UNIFORM, -1, 1);
+            /* the output shape the dispatcher would make */
+            int nbatch;
+            int64_t oshape[MT_MAX_DIMS];
+            CHECK_OK(mt_shape_broadcast(e->na - 2, e->a, e->nb - 2, e->b, &nbatch, oshape));
+            oshape[nbatch] = e->a[e->na - 2];
+            oshape[nbatch + 1] = e->b[e->nb - 1];
+            mt_tensor *got = make_out(ctx, nbatch + 2, oshape, 0);
+            mt_tensor *want = make_out(ctx, nbatch + 2, oshape, 0);
+            run(OMP, MT_OP_MATMUL, got, a, b, 0);
+            run(NAIVE, MT_OP_MATMUL, want, a, b, 0);
+            char what[128];
+            snprintf(what, sizeof what, "batched matmul %s%s @ %s", shape_str(e->na, e->a),
+                     perm ? " permuted" : "", shape_str(e->nb, e->b));
+            compare(what, got, want, CMP_REL, 1.2e-7 * (double)e->a[e->na - 1]);
+            mt_ctx_free(ctx);
+        }
+}
+
+/* ------------------------------------------------------------------ thread-count invariance */
+typedef mt_tensor *(*op_runner)(mt_ctx *ctx, mt_tensor *const *in, int variant);
+
+/* Runs f with 1, 2 and 3 threads and expects the same bits each time. */
+static void check_threads(const char *what, op_runner f, mt_tensor *const *in, int variant) {
+    int saved = omp_get_max_threads();
+    mt_ctx *ctx = mt_ctx_new(OMP);
+    mt_tensor *first = NULL;
+    for (int t = 1; t <= 3; t++) {
+        omp_set_num_threads(t);
+        mt_tensor *r = f(ctx, in, variant);
+        if (!first) {
+            first = r;
+            continue;
+        }
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s: %d threads vs 1", what, t);
+        compare_bits(msg, r, first);
+    }
+    omp_set_num_threads(saved);
+    mt_ctx_free(ctx);
+}
+
+static mt_tensor *run_map_variant(mt_ctx *ctx, mt_tensor *const *in, int op) {
+    mt_tensor *out = make_out(ctx, in[0]->ndim, in[0]->shape, 0);
+    run(OMP, (mt_op)op, out, in[0], NULL, 0);
+    return out;
+}
+
+static mt_tensor *run_zip_variant(mt_ctx *ctx, mt_tensor *const *in, int op) {
+    int nd;
+    int64_t shape[MT_MAX_DIMS];
+    mt_shape_broadcast(in[0]->ndim, in[0]->shape, in[1]->ndim, in[1]->shape, &nd, shape);
+    mt_tensor *out = make_out(ctx, nd, shape, 0);
+    run(OMP, (mt_op)op, out, in[0], in[1], 0);
+    return out;
+}
+
+/* variant = op * 8 + dim */
+static mt_tensor *run_reduce_variant(mt_ctx *ctx, mt_tensor *const *in, int variant) {
+    int dim = variant % 8;
+    int64_t shape[MT_MAX_DIMS];
+    memcpy(shape, in[0]->shape, sizeof shape);
+    shape[dim] = 1;
+    mt_tensor *out = make_out(ctx, in[0]->ndim, shape, 0);
+    run(OMP, (mt_op)(variant / 8), out, in[0], NULL, dim);
+    return out;
+}
+
+static mt_tensor *run_matmul_variant(mt_ctx *ctx, mt_tensor *const *in, int variant) {
+    (void)variant;
+    return mt_apply_matmul(ctx, in[0], in[1]);
+}
+
+/* Every op on inputs large enough to take the parallel paths (contiguous, permuted and
+ * broadcast), every reduction shape, and matmuls split into pieces and spread by batch. */
+static void test_thread_invariance(void) {
+    mt_ctx *ctx = mt_ctx_new(OMP);
+    int64_t big[2] = {300, 401}, row[1] = {401}, col[2] = {300, 1};
+    mt_tensor *a = make(ctx, 2, big, 0, VAL_UNIFORM, 0.05f, 3);
+    mt_tensor *ap = make(ctx, 2, big, 1, VAL_UNIFORM, -3, 3);
+    mt_tensor *g = make(ctx, 2, big, 0, VAL_GRID, -1, 1);
+    mt_tensor *r = make(ctx, 1, row, 0, VAL_UNIFORM, -3, 3);
+    mt_tensor *c = make(ctx, 2, col, 0, VAL_GRID, -1, 1);
+    char what[96];
+    for (int op = MT_OP_NEG; op <= MT_OP_EXP; op++) {
+        snprintf(what, sizeof what, "%s (300,401)", mt_op_name((mt_op)op));
+        check_threads(what, run_map_variant, (mt_tensor *[]){a}, op);
+        snprintf(what, sizeof what, "%s (300,401) permuted", mt_op_name((mt_op)op));
+        check_threads(what, run_map_variant, (mt_tensor *[]){ap}, op);
+    }
+    for (int op = MT_OP_ADD; op <= MT_OP_SIGMOID_BACK; op++) {
+        snprintf(what, sizeof what, "%s (300,401) x (300,401)", mt_op_name((mt_op)op));
+        check_threads(what, run_zip_variant, (mt_tensor *[]){a, g}, op);
+        snprintf(what, sizeof what, "%s permuted x (401,) broadcast", mt_op_name((mt_op)op));
+        check_threads(what, run_zip_variant, (mt_tensor *[]){ap, r}, op);
+        snprintf(what, sizeof what, "%s (300,1) x (401,) both broadcast", mt_op_name((mt_op)op));
+        check_threads(what, run_zip_variant, (mt_tensor *[]){c, r}, op);
+    }
+    /* long cancelling rows: few outputs, so their blocks run in parallel */
+    mt_tensor *l = make_cancelling(ctx, 3, 70000, 0), *lp = make_cancelling(ctx, 3, 70000, 1);
+    for (int op = MT_OP_SUM; op <= MT_OP_MAX; op++)
+        for (int dim = 0; dim < 2; dim++) {
+            snprintf(what, sizeof what, "%s dim %d of (300,401)", mt_op_name((mt_op)op), dim);
+            check_threads(what, run_reduce_variant, (mt_tensor *[]){a}, op * 8 + dim);
+            snprintf(what, sizeof what, "%s dim %d of (300,401) permuted", mt_op_name((mt_op)op), dim);
+            check_threads(what, run_reduce_variant, (mt_tensor *[]){ap}, op * 8 + dim);
+            snprintf(what, sizeof what, "%s dim %d of (3,70000)", mt_op_name((mt_op)op), dim);
+            check_threads(what, run_reduce_variant, (mt_tensor *[]){l}, op * 8 + dim);
+            snprintf(what, sizeof what, "%s dim %d of (3,70000) permuted", mt_op_name((mt_op)op), dim);
+            check_threads(what, run_reduce_variant, (mt_tensor *[]){lp}, op * 8 + dim);
+        }
+    int64_t ma[2] = {200, 300}, mb[2] = {300, 150}, ba[3] = {96, 33, 40}, bb[3] = {96, 40, 40};
+    mt_tensor *x = make(ctx, 2, ma, 1, VAL_UNIFORM, -1, 1), *w = make(ctx, 2, mb, 0, VAL_UNIFORM, -1, 1);
+    check_threads("matmul 200x300x150 (pieces)", run_matmul_variant, (mt_tensor *[]){x, w}, 0);
+    mt_tensor *bx = make(ctx, 3, ba, 0, VAL_UNIFORM, -1, 1), *bw = make(ctx, 3, bb, 1, VAL_UNIFORM, -1, 1);
+    check_threads("matmul 96 x (33x40x40) (a product per thread)", run_matmul_variant,
+                  (mt_tensor *[]){bx, bw}, 0);
+    mt_ctx_free(ctx);
+}
+
+int main(void) {
+    OMP = mt_backend_by_name("openmp");
+    NAIVE = mt_backend_naive();
+    if (!OMP) {
+        printf("test_openmp: the openmp backend is not built (no OpenMP compiler support)\n");
+        return check_summary("test_openmp");
+    }
+    mt_rng_seed(&RNG, 20240605);
+    test_elementwise_vs_naive();
+    test_elementwise_in_place();
+    test_special_values();
+    test_transcendental_sweep();
+    test_reduce_vs_naive();
+    test_reduce_layout_invariant();
+    test_reduce_layout_invariant_cancelling();
+    test_reduce_special_values();
+    test_matmul_2d();
+    test_matmul_strided();
+    test_matmul_batched();
+    test_thread_invariance();
+    return check_summary("test_openmp");
+}

@@ -1,0 +1,166 @@
+/* gemm_probe: GFLOP/s of the openmp backend's matmul against OpenBLAS sgemm at one thread count.
+ *
+ *   ./build/tools/gemm_probe THREADS [SAMPLES]
+ *
+ * One thread count per process (OpenMP and OpenBLAS both fix their pools early): THREADS goes to
+ * omp_set_num_threads and openblas_set_num_threads. For each shape M x K x N, both libraries are
+ * timed on the same row-major operands: each sample repeats the product until it has run at least
+ * 50 ms, and the median of SAMPLES samples (default 7) is reported, because other processes share
+ * the cores. Ours goes through the public API (mt_matmul into a scratch context reset after each
+ * call), so dispatch and allocation are in its time. The two results are compared so a fast
+ * wrong answer cannot pass. Not a test: it prints numbers for people. */
+#include "minitorch.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct shape {
+    int64_t m, k, n;
+    const char *what;
+} shape;
+
+static const shape SHAPES[] = {
+    {256, 256, 256, "square"},
+    {512, 512, 512, "square"},
+    {1024, 1024, 1024, "square"},
+    {2048, 2048, 2048, "square"},
+    {16, 392, 64, "mnist linear 1 (batch 16)"},
+    {16, 64, 10, "mnist linear 2 (batch 16)"},
+    {4096, 64, 64, "tall-skinny"},
+};
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+typedef struct bench {
+    const shape *s;
+    mt_ctx *scratch;
+    mt_tensor *a, *b;       /* openmp tensors */
+    const float *ha, *hb;   /* the same values, row-major, for OpenBLAS */
+    float *hc;
+} bench;
+
+static int run_ours(bench *x) {
+    mt_tensor *c = mt_matmul(x->scratch, x->a, x->b);
+    int ok = c != NULL;
+    mt_ctx_reset(x->scratch);
+    return ok;
+}
+
+static int run_blas(bench *x) {
+    const shape *s = x->s;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->m, (int)s->n, (int)s->k, 1.0f,
+                x->ha, (int)s->k, x->hb, (int)s->n, 0.0f, x->hc, (int)s->n);
+    return 1;
+}
+
+/* Median seconds per call over `samples` samples of >= 50 ms each. */
+static double time_median(int (*fn)(bench *), bench *x, int samples) {
+    int reps = 1;
+    for (;;) { /* calibrate (this also warms caches, pools and packing buffers) */
+        double t0 = now();
+        for (int r = 0; r < reps; r++)
+            if (!fn(x)) return -1.0;
+        if (now() - t0 >= 0.05) break;
+        reps *= 2;
+    }
+    double t[64];
+    if (samples > 64) samples = 64;
+    for (int i = 0; i < samples; i++) {
+        double t0 = now();
+        for (int r = 0; r < reps; r++) fn(x);
+        t[i] = (now() - t0) / reps;
+    }
+    qsort(t, (size_t)samples, sizeof t[0], cmp_double);
+    return t[samples / 2];
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || atoi(argv[1]) < 1) {
+        fprintf(stderr, "usage: %s THREADS [SAMPLES]\n", argv[0]);
+        return 2;
+    }
+    int threads = atoi(argv[1]), samples = argc > 2 ? atoi(argv[2]) : 7;
+    if (samples < 1) samples = 1;
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+    const mt_backend *omp = mt_backend_by_name("openmp");
+    if (!omp) {
+        fprintf(stderr, "gemm_probe: %s\n", mt_last_error());
+        return 1;
+    }
+    mt_set_grad_enabled(false);
+    printf("threads %d, median of %d samples; GFLOP/s = 2 M K N / time\n", threads, samples);
+    printf("%-16s %-28s %10s %10s %7s %10s\n", "M x K x N", "", "ours", "openblas", "ratio",
+           "max rel");
+    int status = 0;
+    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++) {
+        const shape *s = &SHAPES[i];
+        mt_ctx *ctx = mt_ctx_new(omp), *scratch = mt_ctx_new(omp);
+        mt_rng rng;
+        mt_rng_seed(&rng, 1234 + i);
+        bench x = {.s = s, .scratch = scratch};
+        x.a = mt_rand_uniform(ctx, MT_SHAPE(s->m, s->k), -1.0f, 1.0f, &rng);
+        x.b = mt_rand_uniform(ctx, MT_SHAPE(s->k, s->n), -1.0f, 1.0f, &rng);
+        float *ha = malloc((size_t)(s->m * s->k) * sizeof(float));
+        float *hb = malloc((size_t)(s->k * s->n) * sizeof(float));
+        float *hc = malloc((size_t)(s->m * s->n) * sizeof(float));
+        float *ours = malloc((size_t)(s->m * s->n) * sizeof(float));
+        if (!x.a || !x.b || !ha || !hb || !hc || !ours || mt_to_host(x.a, ha) != MT_OK ||
+            mt_to_host(x.b, hb) != MT_OK) {
+            fprintf(stderr, "gemm_probe: setup failed: %s\n", mt_last_error());
+            return 1;
+        }
+        x.ha = ha;
+        x.hb = hb;
+        x.hc = hc;
+
+        double t_ours = time_median(run_ours, &x, samples);
+        double t_blas = time_median(run_blas, &x, samples);
+        mt_tensor *c = mt_matmul(scratch, x.a, x.b);
+        if (t_ours < 0 || !c || mt_to_host(c, ours) != MT_OK) {
+            fprintf(stderr, "gemm_probe: matmul failed: %s\n", mt_last_error());
+            return 1;
+        }
+        /* |ours - blas| relative to sum_k |a||b| (the scale of the rounding error) <= ~K eps,
+         * on about 64 rows spread over the result */
+        double worst = 0.0;
+        int64_t step = s->m > 64 ? s->m / 64 : 1;
+        for (int64_t r = 0; r < s->m; r += step)
+            for (int64_t q = 0; q < s->n; q++) {
+                double scale = 0.0;
+                for (int64_t k = 0; k < s->k; k++)
+                    scale += fabs((double)ha[r * s->k + k] * hb[k * s->n + q]);
+                double e = fabs((double)ours[r * s->n + q] - hc[r * s->n + q]) / (scale + 1e-30);
+                if (e > worst) worst = e;
+            }
+        if (worst > 1e-5) status = 1;
+        char dims[48];
+        snprintf(dims, sizeof dims, "%lldx%lldx%lld", (long long)s->m, (long long)s->k,
+                 (long long)s->n);
+        double flop = 2.0 * (double)s->m * (double)s->k * (double)s->n;
+        printf("%-16s %-28s %10.1f %10.1f %7.2f %10.1e%s\n", dims, s->what, flop / t_ours * 1e-9,
+               flop / t_blas * 1e-9, t_blas / t_ours, worst, worst > 1e-5 ? "  MISMATCH" : "");
+        fflush(stdout);
+        free(ha);
+        free(hb);
+        free(hc);
+        free(ours);
+        mt_ctx_free(scratch);
+        mt_ctx_free(ctx);
+    }
+    return status;
+}

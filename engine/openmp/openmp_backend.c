@@ -13,6 +13,7 @@ const mt_backend mt_openmp_backend = {
             [MT_OP_SIGMOID] = mt_omp_map,
             [MT_OP_LOG] = mt_omp_map,
             [MT_OP_EXP] = mt_omp_map,
+            [MT_OP_SQRT] = mt_omp_map,
             [MT_OP_ADD] = mt_omp_zip,
             [MT_OP_MUL] = mt_omp_zip,
             [MT_OP_LT] = mt_omp_zip,

@@ -27,5 +27,13 @@ const mt_backend mt_openmp_backend = {
             [MT_OP_PROD] = mt_omp_reduce,
             [MT_OP_MAX] = mt_omp_reduce,
             [MT_OP_MATMUL] = mt_omp_matmul,
+            [MT_OP_AVGPOOL2D] = mt_omp_pool,
+            [MT_OP_AVGPOOL2D_BACK] = mt_omp_pool,
+            [MT_OP_MAXPOOL2D] = mt_omp_pool,
+            [MT_OP_MAXPOOL2D_BACK] = mt_omp_pool,
+            [MT_OP_ARGMAX] = mt_omp_along_dim,
+            [MT_OP_SOFTMAX] = mt_omp_along_dim,
+            [MT_OP_LOGSOFTMAX] = mt_omp_along_dim,
+            [MT_OP_DROPOUT] = mt_omp_dropout,
         },
 };

@@ -4,7 +4,7 @@
  * broadcast matmul; and the same bits for 1, 2 and 3 threads for every op.
  *
  * What "agrees with naive" means per op (the backend's documented precision):
- *   - bit-identical: neg, id, inv, relu, add, mul, lt, eq, is_close, relu_back, log_back,
+ *   - bit-identical: neg, id, inv, relu, sqrt, add, mul, lt, eq, is_close, relu_back, log_back,
  *     inv_back (float arithmetic that rounds like naive's double-then-round);
  *   - within 1 ulp: exp, log, sigmoid, sigmoid_back (openmp_vmath.h);
  *   - sums and products: a different (fixed) summation order, so a relative tolerance; max exact;
@@ -221,6 +221,7 @@ static const op_spec MAPS[] = {
     {MT_OP_SIGMOID, CMP_ULP1, VAL_UNIFORM, -30, 30, 0, 0},
     {MT_OP_LOG, CMP_ULP1, VAL_UNIFORM, 1e-3f, 50, 0, 0},
     {MT_OP_EXP, CMP_ULP1, VAL_UNIFORM, -20, 20, 0, 0},
+    {MT_OP_SQRT, CMP_BITS, VAL_UNIFORM, -5, 50, 0, 0},
 };
 
 static const op_spec ZIPS[] = {
@@ -291,7 +292,8 @@ static void test_special_values(void) {
     mt_ctx *ctx = mt_ctx_new(OMP);
     mt_tensor *a = mt_from_array(ctx, 1, &n, xs);
     mt_tensor *g = mt_from_array(ctx, 1, &n, xs); /* gradients: the same values */
-    static const mt_op maps[] = {MT_OP_EXP, MT_OP_LOG, MT_OP_SIGMOID, MT_OP_INV, MT_OP_RELU};
+    static const mt_op maps[] = {MT_OP_EXP, MT_OP_LOG, MT_OP_SIGMOID, MT_OP_INV, MT_OP_RELU,
+                                 MT_OP_SQRT};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
         mt_tensor *got = make_out(ctx, 1, &n, 0), *want = make_out(ctx, 1, &n, 0);
         run(OMP, maps[i], got, a, NULL, 0);
@@ -336,6 +338,26 @@ static void test_transcendental_sweep(void) {
         compare(what, got, want, CMP_ULP1, 0.0);
         mt_ctx_reset(ctx);
     }
+    free(h);
+    mt_ctx_free(ctx);
+}
+
+/* sqrtf is correctly rounded, and so is naive's (float)sqrt((double)x) (double has more than
+ * 2 * 24 + 2 bits): the same bits on 2^18 values spread geometrically over every binade, subnormals
+ * included, and their negatives (NaN). */
+static void test_sqrt_bits(void) {
+    int64_t n = 1 << 18;
+    mt_ctx *ctx = mt_ctx_new(OMP);
+    float *h = malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++) {
+        float v = (float)exp2(-149.0 + 277.0 * (double)(i / 2) / (double)(n / 2));
+        h[i] = i % 2 ? -v : v;
+    }
+    mt_tensor *a = mt_from_array(ctx, 1, &n, h);
+    mt_tensor *got = make_out(ctx, 1, &n, 0), *want = make_out(ctx, 1, &n, 0);
+    run(OMP, MT_OP_SQRT, got, a, NULL, 0);
+    run(NAIVE, MT_OP_SQRT, want, a, NULL, 0);
+    compare_bits("sqrt sweep of 2^18 values", got, want);
     free(h);
     mt_ctx_free(ctx);
 }
@@ -646,7 +668,7 @@ static void test_thread_invariance(void) {
     mt_tensor *r = make(ctx, 1, row, 0, VAL_UNIFORM, -3, 3);
     mt_tensor *c = make(ctx, 2, col, 0, VAL_GRID, -1, 1);
     char what[96];
-    for (int op = MT_OP_NEG; op <= MT_OP_EXP; op++) {
+    for (int op = MT_OP_NEG; op <= MT_OP_SQRT; op++) {
         snprintf(what, sizeof what, "%s (300,401)", mt_op_name((mt_op)op));
         check_threads(what, run_map_variant, (mt_tensor *[]){a}, op);
         snprintf(what, sizeof what, "%s (300,401) permuted", mt_op_name((mt_op)op));
@@ -694,6 +716,7 @@ int main(void) {
     test_elementwise_in_place();
     test_special_values();
     test_transcendental_sweep();
+    test_sqrt_bits();
     test_reduce_vs_naive();
     test_reduce_layout_invariant();
     test_reduce_layout_invariant_cancelling();

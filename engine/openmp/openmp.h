@@ -27,5 +27,8 @@ mt_status mt_omp_map(const mt_kernel_args *args);
 mt_status mt_omp_zip(const mt_kernel_args *args);
 mt_status mt_omp_reduce(const mt_kernel_args *args);
 mt_status mt_omp_matmul(const mt_kernel_args *args);
+mt_status mt_omp_pool(const mt_kernel_args *args);      /* avg/max pool2d and their backward */
+mt_status mt_omp_along_dim(const mt_kernel_args *args); /* argmax, softmax, logsoftmax */
+mt_status mt_omp_dropout(const mt_kernel_args *args);
 
 #endif

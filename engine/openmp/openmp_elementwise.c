@@ -4,9 +4,10 @@
  * (contiguous() of a transpose), bands of rows are walked in square tiles instead.
  *
  * The maths follows scalar_ops.h. Where float arithmetic gives the same bits as the naive
- * backend's double-then-round (+, *, /, comparisons: double has more than 2p+2 bits, so rounding
- * twice is exact) it is done in float; inv_back and is_close are done in double because their
- * float forms would round an intermediate; exp, log, sigmoid and sigmoid_back use the vectorisable
+ * backend's double-then-round (+, *, /, sqrt, comparisons: double has more than 2p+2 bits, so
+ * rounding twice is exact) it is done in float; sqrtf vectorises because these files are built with
+ * -fno-math-errno (CMakeLists.txt). inv_back and is_close are done in double because their float
+ * forms would round an intermediate; exp, log, sigmoid and sigmoid_back use the vectorisable
  * double-precision functions of openmp_vmath.h (within 1 ulp of naive). Every element's value
  * depends only on its inputs, so the chunking cannot change any bit. */
 #include "openmp.h"
@@ -91,6 +92,7 @@ static void map_run(mt_op op, int64_t n, const float *a, int64_t sa, float *o, i
     case MT_OP_SIGMOID: MAP_RUN((float)mt_vm_sigmoid_d(x)); break;
     case MT_OP_LOG: MAP_RUN((float)mt_vm_logf_d(x)); break;
     case MT_OP_EXP: MAP_RUN((float)mt_vm_expf_d(x)); break;
+    case MT_OP_SQRT: MAP_RUN(sqrtf(x)); break;
     default: break; /* mt_omp_map rejects other ops before any run */
     }
 }
@@ -229,7 +231,7 @@ static mt_status elementwise(const mt_kernel_args *args, int nin) {
 }
 
 mt_status mt_omp_map(const mt_kernel_args *args) {
-    if (args->op < MT_OP_NEG || args->op > MT_OP_EXP)
+    if (args->op < MT_OP_NEG || args->op > MT_OP_SQRT)
         return mt_fail(MT_ERR_ARG, "openmp map: '%s' is not a map op", mt_op_name(args->op));
     return elementwise(args, 1);
 }

@@ -26,5 +26,11 @@ const mt_backend mt_openmp_backend = {
             [MT_OP_PROD] = mt_omp_reduce,
             [MT_OP_MAX] = mt_omp_reduce,
             [MT_OP_MATMUL] = mt_omp_matmul,
+            [MT_OP_CONV1D] = mt_omp_conv,
+            [MT_OP_CONV1D_BACK_INPUT] = mt_omp_conv_back_input,
+            [MT_OP_CONV1D_BACK_WEIGHT] = mt_omp_conv_back_weight,
+            [MT_OP_CONV2D] = mt_omp_conv,
+            [MT_OP_CONV2D_BACK_INPUT] = mt_omp_conv_back_input,
+            [MT_OP_CONV2D_BACK_WEIGHT] = mt_omp_conv_back_weight,
         },
 };

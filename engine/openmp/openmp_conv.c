@@ -1,0 +1,333 @@
+/* openmp convolutions: conv1d and conv2d, forward and both gradients, as the packed GEMM of
+ * openmp_matmul.c (mt_omp_gemm) reading the lowering of a zero-padded band in place
+ * (openmp_conv.h). A 1D conv is the 2D one with H = 1, as in the naive reference
+ * (engine/naive/naive_conv.c), whose semantics these follow. With KK = KH KW and T = Ho Wo:
+ *
+ *   forward      out[b] (Cout, T)  = weight (Cout, Cin KK) @ lowering(input[b]) (Cin KK, T)
+ *   back_input   gin[b] (Cin, HW)  = weight^T (Cin, Cout KK) @ lowering'(grad_out[b]) (Cout KK, HW)
+ *   back_weight  gw^T (Cin KK, Cout) = sum over b of lowering(input[b]) (Cin KK, T) @ grad_out[b]^T
+ *
+ * back_input is a gather: each input element sums what it fed, through the inverse position map,
+ * so it is a convolution of grad_out like the forward one and no element is scattered to. For
+ * stride s > 1 its source is grad_out dilated by s, and its product spends s^2 times the useful
+ * FMAs on those zeros (stride is a PyTorch extra here: MiniTorch's forms have stride 1).
+ *
+ * Determinism: each output element is one FMA chain in an order fixed by the shapes: over
+ * (c, kh, kw) for forward and back_input, over (b, th, tw) for back_weight. Channel chunks and
+ * bands split a chain into consecutive GEMM calls that continue it (accumulate), the zeros of the
+ * padding and of dropped pitch columns add exact zeros, and threads take whole output pieces
+ * (forward, back_input: one image's band of rows; back_weight: a block of gw's rows (c, kh, kw),
+ * which runs the whole chain); so no bit depends on the thread count or on the cut.
+ *
+ * Workspaces (openmp.h slots, per thread, kept between calls): the padded band, its row table, the
+ * band's product before it is copied into the output (whose pitch has no dropped columns), and
+ * for back_weight the band of grad_out laid out on the same pitch; the calling thread keeps the
+ * weight when it must be rearranged. Their sizes are bounded by PAD_FLOATS and OUT_FLOATS, or by
+ * one grid row where a row alone is larger. */
+#include "openmp_conv.h"
+#include "openmp_gemm.h"
+
+#include <omp.h>
+#include <string.h>
+
+#define PAD_FLOATS ((int64_t)1 << 17) /* a padded band: 512 KiB */
+#define OUT_FLOATS ((int64_t)1 << 17) /* a band's product, or its grad_out: 512 KiB */
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* ------------------------------------------------------------------ geometry */
+/* A tensor as (n0, n1, n2, n3): (B, C, W) as (B, C, 1, W). */
+typedef struct view4 {
+    float *p;
+    int64_t n[4], s[4];
+} view4;
+
+static view4 as_view4(const mt_tensor *t) {
+    view4 v = {t->storage->data + t->offset, {0}, {0}};
+    for (int d = 0, src = 0; d < 4; d++) {
+        if (t->ndim == 3 && d == 2) {
+            v.n[d] = 1;
+            v.s[d] = 0;
+            continue;
+        }
+        v.n[d] = t->shape[src];
+        v.s[d] = t->strides[src];
+        src++;
+    }
+    return v;
+}
+
+/* Positions t = y * n3 + x sit at t * s3. */
+static bool positions_merge(const view4 *v) { return v->n[2] == 1 || v->s[2] == v->n[3] * v->s[3]; }
+
+/* The forward axes (input position of output position t through tap k) from the op params. */
+static void forward_axes(const mt_kernel_args *args, mt_conv_axis *h, mt_conv_axis *w) {
+    const mt_op_params *p = &args->params;
+    if (p->reverse) {
+        *h = *w = (mt_conv_axis){1, -1, 0, 1};
+        return;
+    }
+    bool is_1d = args->out->ndim == 3; /* index 0 is conv1d's only axis, the W axis of (B,C,1,W) */
+    *h = is_1d ? (mt_conv_axis){1, 1, 0, 1} : (mt_conv_axis){p->stride[0], 1, -p->pad[0], 1};
+    int a = is_1d ? 0 : 1;
+    *w = (mt_conv_axis){p->stride[a], 1, -p->pad[a], 1};
+}
+
+/* back_input's axis: the grad_out position that reads input position t through tap k. */
+static mt_conv_axis inverse_axis(mt_conv_axis f) { return (mt_conv_axis){1, -f.kdir, -f.base, f.mul}; }
+
+static mt_conv_plan plan_of(const view4 *src, int64_t KH, int64_t KW, int64_t Th, int64_t Tw,
+                            mt_conv_axis ah, mt_conv_axis aw) {
+    mt_conv_plan p = {.src = src->p, .sb = src->s[0], .sc = src->s[1], .sy = src->s[2],
+                      .sx = src->s[3], .C = src->n[1], .Hs = src->n[2], .Ws = src->n[3],
+                      .KH = KH, .KW = KW, .Th = Th, .Tw = Tw, .ah = ah, .aw = aw};
+    mt_conv_plan_init(&p);
+    return p;
+}
+
+/* The lowering is the source itself: a 1x1 kernel whose axes map t to t, over a source whose rows
+ * continue one another, so row c of the lowering is channel c of the source at stride sx. */
+static bool plan_is_identity(const mt_conv_plan *p) {
+    const mt_conv_axis *a[2] = {&p->ah, &p->aw};
+    for (int i = 0; i < 2; i++)
+        if (a[i]->mul != 1 || a[i]->div != 1 || a[i]->base != 0) return false;
+    return p->KH == 1 && p->KW == 1 && (p->Hs == 1 || p->sy == p->Ws * p->sx);
+}
+
+/* Grid rows per band: the band's product (m rows) within OUT_FLOATS and its padded image (all
+ * channels) within PAD_FLOATS, at least one row. */
+static int64_t band_rows(const mt_conv_plan *p, int64_t m) {
+    int64_t by_out = (OUT_FLOATS / max64(m, 1) - p->Tw) / p->Wq + 1;
+    int64_t by_pad = (PAD_FLOATS / max64(p->C * p->Wp, 1) - p->KH) / p->ah.mul + 1;
+    return max64(1, min64(p->Th, min64(by_out, by_pad)));
+}
+
+/* Channels per padded image for bands of `rows` grid rows: within PAD_FLOATS, at least one. */
+static int64_t band_channels(const mt_conv_plan *p, int64_t rows) {
+    int64_t plane = mt_conv_band_height(p, 0, rows) * p->Wp;
+    return max64(1, min64(p->C, PAD_FLOATS / plane));
+}
+
+static bool want_threads(int64_t fmas) {
+    return omp_get_max_threads() > 1 && fmas > MT_GEMM_MIN_PARALLEL_WORK;
+}
+
+/* The weight w (Cout, Cin, KH, KW) as a row-major matrix: (Cout, Cin KK), or with transpose
+ * (Cin, Cout KK), the weight back_input applies. Any strides in. */
+static void gather_weight(const view4 *w, bool transpose, float *dst) {
+    int64_t Cout = w->n[0], Cin = w->n[1], KH = w->n[2], KW = w->n[3], KK = KH * KW;
+    for (int64_t o = 0; o < Cout; o++)
+        for (int64_t i = 0; i < Cin; i++) {
+            float *d = dst + (transpose ? i * Cout + o : o * Cin + i) * KK;
+            const float *s = w->p + o * w->s[0] + i * w->s[1];
+            for (int64_t kh = 0; kh < KH; kh++)
+                for (int64_t kw = 0; kw < KW; kw++) d[kh * KW + kw] = s[kh * w->s[2] + kw * w->s[3]];
+        }
+}
+
+/* ------------------------------------------------------------------ forward and back_input */
+/* out[b] (M, Th Tw) = w (M, C KK) @ lowering(src[b]), for every image b. */
+typedef struct band_job {
+    mt_conv_plan p;
+    const float *w; /* (M, C KK), row stride w_rs */
+    int64_t w_rs, M;
+    view4 out;      /* (B, M, Th, Tw) */
+    int64_t rows, nbands, cch;
+    bool identity;   /* the lowering is the source: no padded copy */
+    bool direct_out; /* the band's positions are out's: the product is written in place */
+} band_job;
+
+/* Item q: image q / nbands, grid rows [th0, th1) of band q % nbands. */
+static int band_item(void *ctx, int64_t q) {
+    const band_job *j = ctx;
+    const mt_conv_plan *p = &j->p;
+    int64_t b = q / j->nbands, th0 = q % j->nbands * j->rows, th1 = min64(p->Th, th0 + j->rows);
+    int64_t KK = p->KH * p->KW, hb = mt_conv_band_height(p, th0, th1);
+    int64_t n = mt_conv_band_positions(p, th0, th1), M = j->M;
+    /* sized for a full band, so the last, shorter one never regrows them */
+    int64_t hb_max = mt_conv_band_height(p, 0, j->rows), n_max = mt_conv_band_positions(p, 0, j->rows);
+    float *P = NULL;       /* (cch, hb, Wp) */
+    int64_t *rows = NULL;  /* (cch KK) */
+    if (!j->identity &&
+        (!(P = mt_omp_workspace(MT_OMP_WS_CONV_PAD, j->cch * hb_max * p->Wp * (int64_t)sizeof(float))) ||
+         !(rows = mt_omp_workspace(MT_OMP_WS_CONV_ROWS, j->cch * KK * (int64_t)sizeof(int64_t)))))
+        return 1;
+    float *c;              /* (M, n): the band's product */
+    int64_t rsc = n, csc = 1;
+    if (j->direct_out) {
+        c = j->out.p + b * j->out.s[0] + th0 * p->Tw * j->out.s[3];
+        rsc = j->out.s[1];
+        csc = j->out.s[3];
+    } else if (!(c = mt_omp_workspace(MT_OMP_WS_CONV_OUT, M * n_max * (int64_t)sizeof(float)))) {
+        return 1;
+    }
+
+    int64_t c0 = 0;
+    do { /* once even without channels, so the output is written (zeros) */
+        int64_t c1 = min64(p->C, c0 + j->cch);
+        mt_omp_mat a = {j->w + c0 * KK, j->w_rs, 1, NULL}, bm;
+        if (j->identity) {
+            bm = (mt_omp_mat){p->src + b * p->sb + c0 * p->sc + th0 * p->Tw * p->sx, p->sc, p->sx,
+                              NULL};
+        } else {
+            mt_conv_pad_band(p, b, th0, th1, c0, c1, P);
+            mt_conv_band_rows(p, hb, c0, c0 * KK, c1 * KK, rows);
+            bm = (mt_omp_mat){P, 0, p->aw.mul, rows};
+        }
+        if (mt_omp_gemm(M, n, (c1 - c0) * KK, &a, &bm, c, rsc, csc, c0 > 0)) return 1;
+        c0 = c1;
+    } while (c0 < p->C);
+
+    if (!j->direct_out) { /* the grid's rows out of the pitch */
+        const view4 *o = &j->out;
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t th = th0; th < th1; th++) {
+                const float *s = c + m * n + (th - th0) * p->Wq;
+                float *d = o->p + b * o->s[0] + m * o->s[1] + th * o->s[2];
+                if (o->s[3] == 1)
+                    memcpy(d, s, (size_t)p->Tw * sizeof(float));
+                else
+                    for (int64_t tw = 0; tw < p->Tw; tw++) d[tw * o->s[3]] = s[tw];
+            }
+    }
+    return 0;
+}
+
+static mt_status run_bands(band_job *j, int64_t B, const char *op) {
+    const mt_conv_plan *p = &j->p;
+    j->identity = plan_is_identity(p);
+    j->rows = band_rows(p, j->M);
+    bool parallel = want_threads(B * j->M * p->C * p->KH * p->KW * p->Th * p->Tw);
+    if (parallel) { /* about two items per thread */
+        int64_t want = cdiv(2 * (int64_t)omp_get_max_threads(), B);
+        if (cdiv(p->Th, j->rows) < want) j->rows = max64(1, cdiv(p->Th, want));
+    }
+    j->nbands = cdiv(p->Th, j->rows);
+    j->cch = band_channels(p, j->rows);
+    j->direct_out = (p->Th == 1 || p->Wq == p->Tw) && positions_merge(&j->out);
+    if (mt_omp_for(B * j->nbands, parallel, band_item, j))
+        return mt_fail(MT_ERR_OOM, "openmp %s: out of memory for the per-thread workspaces", op);
+    return MT_OK;
+}
+
+mt_status mt_omp_conv(const mt_kernel_args *args) {
+    view4 out = as_view4(args->out);   /* (B, Cout, Ho, Wo) */
+    view4 in = as_view4(args->src[0]); /* (B, Cin, H, W) */
+    view4 w = as_view4(args->src[1]);  /* (Cout, Cin, KH, KW) */
+    const char *op = mt_op_name(args->op);
+    int64_t R = w.n[1] * w.n[2] * w.n[3];
+    band_job j = {.w = w.p, .w_rs = w.s[0], .M = out.n[1], .out = out};
+    if (!mt_is_contiguous(args->src[1])) {
+        float *buf = mt_omp_workspace(MT_OMP_WS_CONV_WEIGHT, w.n[0] * R * (int64_t)sizeof(float));
+        if (!buf) return mt_fail(MT_ERR_OOM, "openmp %s: out of memory for the weight", op);
+        gather_weight(&w, false, buf);
+        j.w = buf;
+        j.w_rs = R;
+    }
+    mt_conv_axis ah, aw;
+    forward_axes(args, &ah, &aw);
+    j.p = plan_of(&in, w.n[2], w.n[3], out.n[2], out.n[3], ah, aw);
+    return run_bands(&j, out.n[0], op);
+}
+
+mt_status mt_omp_conv_back_input(const mt_kernel_args *args) {
+    view4 gin = as_view4(args->out);  /* (B, Cin, H, W) */
+    view4 g = as_view4(args->src[0]); /* (B, Cout, Ho, Wo) */
+    view4 w = as_view4(args->src[1]); /* (Cout, Cin, KH, KW) */
+    const char *op = mt_op_name(args->op);
+    int64_t R = w.n[0] * w.n[2] * w.n[3];
+    float *wt = mt_omp_workspace(MT_OMP_WS_CONV_WEIGHT, w.n[1] * R * (int64_t)sizeof(float));
+    if (!wt) return mt_fail(MT_ERR_OOM, "openmp %s: out of memory for the weight", op);
+    gather_weight(&w, true, wt); /* (Cin, Cout KK) */
+    mt_conv_axis fh, fw;
+    forward_axes(args, &fh, &fw);
+    band_job j = {.w = wt, .w_rs = R, .M = gin.n[1], .out = gin};
+    j.p = plan_of(&g, w.n[2], w.n[3], gin.n[2], gin.n[3], inverse_axis(fh), inverse_axis(fw));
+    return run_bands(&j, gin.n[0], op);
+}
+
+/* ------------------------------------------------------------------ back_weight */
+/* gw (M, C KK) as gw^T (C KK, M) = sum over images and bands of lowering(src[b]) @ g[b]^T. */
+typedef struct weight_job {
+    mt_conv_plan p;
+    view4 g;  /* (B, M, Th, Tw) */
+    view4 gw; /* (M, C, KH, KW) */
+    int64_t B, M, R, rows, nbands, cch, npieces;
+} weight_job;
+
+/* Piece q: gw's rows (c, kh, kw) in [r0, r1), whole micro-tiles of the product, over the whole
+ * chain of images and positions; the product accumulates in gw^T (r1 - r0, M), then is copied. */
+static int weight_item(void *ctx, int64_t q) {
+    const weight_job *j = ctx;
+    const mt_conv_plan *p = &j->p;
+    int64_t KK = p->KH * p->KW, M = j->M, nb = cdiv(j->R, MT_GEMM_MR);
+    int64_t r0 = nb * q / j->npieces * MT_GEMM_MR, r1 = min64(j->R, nb * (q + 1) / j->npieces * MT_GEMM_MR);
+    if (r0 >= r1) return 0;
+    int64_t hb_max = mt_conv_band_height(p, 0, j->rows), n_max = mt_conv_band_positions(p, 0, j->rows);
+    float *ct = mt_omp_workspace(MT_OMP_WS_CONV_OUT, (r1 - r0) * M * (int64_t)sizeof(float));
+    float *P = mt_omp_workspace(MT_OMP_WS_CONV_PAD, j->cch * hb_max * p->Wp * (int64_t)sizeof(float));
+    int64_t *rows = mt_omp_workspace(MT_OMP_WS_CONV_ROWS, j->cch * KK * (int64_t)sizeof(int64_t));
+    float *G = mt_omp_workspace(MT_OMP_WS_CONV_GRAD, M * n_max * (int64_t)sizeof(float));
+    if (!ct || !P || !rows || !G) return 1;
+
+    for (int64_t c0 = r0 / KK, cend = (r1 - 1) / KK + 1; c0 < cend; c0 += j->cch) {
+        int64_t c1 = min64(cend, c0 + j->cch);
+        int64_t ra = max64(r0, c0 * KK), rb = min64(r1, c1 * KK); /* this chunk's rows */
+        for (int64_t b = 0; b < j->B; b++)
+            for (int64_t th0 = 0; th0 < p->Th; th0 += j->rows) {
+                int64_t th1 = min64(p->Th, th0 + j->rows), hb = mt_conv_band_height(p, th0, th1);
+                int64_t n = mt_conv_band_positions(p, th0, th1);
+                mt_conv_pad_band(p, b, th0, th1, c0, c1, P);
+                mt_conv_band_rows(p, hb, c0, ra, rb, rows);
+                /* G (M, n): grad_out's band on the pitch, zeros in the dropped columns */
+                for (int64_t m = 0; m < M; m++)
+                    for (int64_t th = th0; th < th1; th++) {
+                        const float *s = j->g.p + b * j->g.s[0] + m * j->g.s[1] + th * j->g.s[2];
+                        float *d = G + m * n + (th - th0) * p->Wq;
+                        for (int64_t tw = 0; tw < p->Tw; tw++) d[tw] = s[tw * j->g.s[3]];
+                        for (int64_t tw = p->Tw; tw < p->Wq && th + 1 < th1; tw++) d[tw] = 0.0f;
+                    }
+                mt_omp_mat a = {P, 0, p->aw.mul, rows}, bm = {G, 1, n, NULL};
+                if (mt_omp_gemm(rb - ra, M, n, &a, &bm, ct + (ra - r0) * M, M, 1, b > 0 || th0 > 0))
+                    return 1;
+            }
+    }
+    for (int64_t r = r0; r < r1; r++) {
+        float *d = j->gw.p + r / KK * j->gw.s[1] + r / p->KW % p->KH * j->gw.s[2] +
+                   r % p->KW * j->gw.s[3];
+        for (int64_t m = 0; m < M; m++) d[m * j->gw.s[0]] = ct[(r - r0) * M + m];
+    }
+    return 0;
+}
+
+mt_status mt_omp_conv_back_weight(const mt_kernel_args *args) {
+    view4 gw = as_view4(args->out);    /* (Cout, Cin, KH, KW) */
+    view4 in = as_view4(args->src[0]); /* (B, Cin, H, W) */
+    view4 g = as_view4(args->src[1]);  /* (B, Cout, Ho, Wo) */
+    const char *op = mt_op_name(args->op);
+    int64_t B = in.n[0], M = gw.n[0], R = gw.n[1] * gw.n[2] * gw.n[3];
+    mt_conv_axis ah, aw;
+    forward_axes(args, &ah, &aw);
+    weight_job j = {.p = plan_of(&in, gw.n[2], gw.n[3], g.n[2], g.n[3], ah, aw), .g = g, .gw = gw,
+                    .B = B, .M = M, .R = R};
+    if (B * g.n[2] * g.n[3] == 0) { /* an empty sum */
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t r = 0; r < R; r++)
+                gw.p[m * gw.s[0] + r / (gw.n[2] * gw.n[3]) * gw.s[1] +
+                     r / gw.n[3] % gw.n[2] * gw.s[2] + r % gw.n[3] * gw.s[3]] = 0.0f;
+        return MT_OK;
+    }
+    /* bands: their grad_out (M rows) within OUT_FLOATS, as the forward's products */
+    j.rows = band_rows(&j.p, M);
+    j.nbands = cdiv(j.p.Th, j.rows);
+    j.cch = band_channels(&j.p, j.rows);
+    /* pieces: each one's gw^T within OUT_FLOATS, and about two per thread */
+    bool parallel = want_threads(B * M * R * j.p.Th * j.p.Tw);
+    int64_t nb = cdiv(R, MT_GEMM_MR);
+    j.npieces = min64(nb, max64(cdiv(R * M, OUT_FLOATS), parallel ? 2 * (int64_t)omp_get_max_threads() : 1));
+    if (mt_omp_for(j.npieces, parallel, weight_item, &j))
+        return mt_fail(MT_ERR_OOM, "openmp %s: out of memory for the per-thread workspaces", op);
+    return MT_OK;
+}

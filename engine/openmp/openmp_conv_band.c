@@ -1,0 +1,66 @@
+/* The zero-padded bands of the openmp convolutions (see openmp_conv.h). */
+#include "openmp_conv.h"
+
+#include <string.h>
+
+/* The least k * kdir over taps [0, K): P's origin, so that every read is at a row or column >= 0. */
+static int64_t tap_origin(const mt_conv_axis *a, int64_t K) { return a->kdir < 0 ? -(K - 1) : 0; }
+
+void mt_conv_plan_init(mt_conv_plan *p) {
+    int64_t mw = p->aw.mul;
+    /* the last position's furthest tap, rounded up so that a grid row is a whole number of
+     * strides: Wq * aw.mul = ah.mul * Wp, and Wq >= Tw */
+    p->Wp = ((p->Tw - 1) * mw + p->KW + mw - 1) / mw * mw;
+    p->Wq = p->ah.mul * p->Wp / mw;
+}
+
+/* dst[0 .. n) <- the virtual positions v0, v0 + 1, ... of a source row (Ws elements, stride sx)
+ * on axis a: element v / div where div divides v and it is inside, else zero. */
+static void pad_row(const float *row, int64_t sx, int64_t Ws, const mt_conv_axis *a, int64_t v0,
+                    int64_t n, float *dst) {
+    if (a->div == 1) { /* a copy of [lo, hi), zeros around it */
+        int64_t lo = -v0 < 0 ? 0 : (-v0 > n ? n : -v0);
+        int64_t hi = Ws - v0 > n ? n : (Ws - v0 < lo ? lo : Ws - v0);
+        memset(dst, 0, (size_t)lo * sizeof(float));
+        if (sx == 1 && hi > lo)
+            memcpy(dst + lo, row + v0 + lo, (size_t)(hi - lo) * sizeof(float));
+        else
+            for (int64_t j = lo; j < hi; j++) dst[j] = row[(v0 + j) * sx];
+        memset(dst + hi, 0, (size_t)(n - hi) * sizeof(float));
+        return;
+    }
+    for (int64_t j = 0; j < n; j++) {
+        int64_t v = v0 + j;
+        dst[j] = v % a->div == 0 && v >= 0 && v / a->div < Ws ? row[v / a->div * sx] : 0.0f;
+    }
+}
+
+void mt_conv_pad_band(const mt_conv_plan *p, int64_t b, int64_t th0, int64_t th1, int64_t c0,
+                      int64_t c1, float *P) {
+    int64_t hb = mt_conv_band_height(p, th0, th1);
+    int64_t vy0 = th0 * p->ah.mul + p->ah.base + tap_origin(&p->ah, p->KH);
+    int64_t vx0 = p->aw.base + tap_origin(&p->aw, p->KW);
+    const mt_conv_axis *ah = &p->ah;
+    for (int64_t c = c0; c < c1; c++) {
+        const float *plane = p->src + b * p->sb + c * p->sc; /* (Hs, Ws) */
+        for (int64_t py = 0; py < hb; py++) {
+            float *dst = P + ((c - c0) * hb + py) * p->Wp;
+            int64_t v = vy0 + py;
+            if (v % ah->div != 0 || v < 0 || v / ah->div >= p->Hs)
+                memset(dst, 0, (size_t)p->Wp * sizeof(float));
+            else
+                pad_row(plane + v / ah->div * p->sy, p->sx, p->Ws, &p->aw, vx0, p->Wp, dst);
+        }
+    }
+}
+
+void mt_conv_band_rows(const mt_conv_plan *p, int64_t hb, int64_t c0, int64_t r0, int64_t r1,
+                       int64_t *rows) {
+    int64_t KK = p->KH * p->KW, oh = tap_origin(&p->ah, p->KH), ow = tap_origin(&p->aw, p->KW);
+    for (int64_t c = r0 / KK, r = c * KK; r < r1; c++) /* r walks (c, kh, kw) in order */
+        for (int64_t kh = 0; kh < p->KH; kh++) {
+            int64_t row = ((c - c0) * hb + kh * p->ah.kdir - oh) * p->Wp - ow;
+            for (int64_t kw = 0; kw < p->KW; kw++, r++)
+                if (r >= r0 && r < r1) rows[r - r0] = row + kw * p->aw.kdir;
+        }
+}

@@ -32,6 +32,8 @@
 
 #define PAD_FLOATS ((int64_t)1 << 17) /* a padded band: 512 KiB */
 #define OUT_FLOATS ((int64_t)1 << 17) /* a band's product, or its grad_out: 512 KiB */
+#define DOT_MAX_M 16 /* output channels up to which back_weight takes the dot kernel */
+#define DOT_KC 512                    /* positions per dot-kernel pass: 4 + 4 rows of 2 KiB */
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -255,7 +257,37 @@ typedef struct weight_job {
     view4 g;  /* (B, M, Th, Tw) */
     view4 gw; /* (M, C, KH, KW) */
     int64_t B, M, R, rows, nbands, cch, npieces;
+    bool dot; /* the dot kernel instead of the GEMM (few output channels) */
 } weight_job;
+
+/* ct (nr, M) (+)= lowering rows (nr, n) @ G (M, n)^T with the dot kernel, in chunks of DOT_KC
+ * positions that keep a tile's rows in L1; accumulate unless first. */
+static void dot_band(const float *P, const int64_t *rows, int64_t nr, const float *G, int64_t M,
+                     int64_t n, float *ct, bool first) {
+    for (int64_t k0 = 0; k0 < n; k0 += DOT_KC) {
+        int64_t kc = min64(DOT_KC, n - k0);
+        int acc = !first || k0 > 0;
+        for (int64_t r = 0; r < nr; r += 4) {
+            const float *ar[4], *br[4]; /* rows past the edge repeat the last: dropped */
+            for (int i = 0; i < 4; i++) ar[i] = P + rows[min64(r + i, nr - 1)] + k0;
+            for (int64_t o = 0; o < M; o += 4) {
+                for (int i = 0; i < 4; i++) br[i] = G + min64(o + i, M - 1) * n + k0;
+                float *c = ct + r * M + o;
+                if (r + 4 <= nr && o + 4 <= M) {
+                    mt_omp_dot_kernel(kc, ar, br, c, M, acc);
+                    continue;
+                }
+                float tmp[16] = {0};
+                int mi = (int)min64(4, nr - r), mj = (int)min64(4, M - o);
+                for (int i = 0; i < mi && acc; i++)
+                    for (int q = 0; q < mj; q++) tmp[i * 4 + q] = c[i * M + q];
+                mt_omp_dot_kernel(kc, ar, br, tmp, 4, acc);
+                for (int i = 0; i < mi; i++)
+                    for (int q = 0; q < mj; q++) c[i * M + q] = tmp[i * 4 + q];
+            }
+        }
+    }
+}
 
 /* Piece q: gw's rows (c, kh, kw) in [r0, r1), whole micro-tiles of the product, over the whole
  * chain of images and positions; the product accumulates in gw^T (r1 - r0, M), then is copied. */
@@ -286,11 +318,19 @@ static int weight_item(void *ctx, int64_t q) {
                     for (int64_t th = th0; th < th1; th++) {
                         const float *s = j->g.p + b * j->g.s[0] + m * j->g.s[1] + th * j->g.s[2];
                         float *d = G + m * n + (th - th0) * p->Wq;
-                        for (int64_t tw = 0; tw < p->Tw; tw++) d[tw] = s[tw * j->g.s[3]];
+                        if (j->g.s[3] == 1)
+                            for (int64_t tw = 0; tw < p->Tw; tw++) d[tw] = s[tw];
+                        else
+                            for (int64_t tw = 0; tw < p->Tw; tw++) d[tw] = s[tw * j->g.s[3]];
                         for (int64_t tw = p->Tw; tw < p->Wq && th + 1 < th1; tw++) d[tw] = 0.0f;
                     }
+                bool first = b == 0 && th0 == 0;
+                if (j->dot) {
+                    dot_band(P, rows, rb - ra, G, M, n, ct + (ra - r0) * M, first);
+                    continue;
+                }
                 mt_omp_mat a = {P, 0, p->aw.mul, rows}, bm = {G, 1, n, NULL};
-                if (mt_omp_gemm(rb - ra, M, n, &a, &bm, ct + (ra - r0) * M, M, 1, b > 0 || th0 > 0))
+                if (mt_omp_gemm(rb - ra, M, n, &a, &bm, ct + (ra - r0) * M, M, 1, !first))
                     return 1;
             }
     }
@@ -323,6 +363,7 @@ mt_status mt_omp_conv_back_weight(const mt_kernel_args *args) {
     j.rows = band_rows(&j.p, M);
     j.nbands = cdiv(j.p.Th, j.rows);
     j.cch = band_channels(&j.p, j.rows);
+    j.dot = j.p.aw.mul == 1 && M <= DOT_MAX_M;
     /* pieces: each one's gw^T within OUT_FLOATS, and about two per thread */
     bool parallel = want_threads(B * M * R * j.p.Th * j.p.Tw);
     int64_t nb = cdiv(R, MT_GEMM_MR);

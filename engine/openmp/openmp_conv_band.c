@@ -1,7 +1,6 @@
 /* The zero-padded bands of the openmp convolutions (see openmp_conv.h). */
 #include "openmp_conv.h"
 
-#include <string.h>
 
 /* The least k * kdir over taps [0, K): P's origin, so that every read is at a row or column >= 0. */
 static int64_t tap_origin(const mt_conv_axis *a, int64_t K) { return a->kdir < 0 ? -(K - 1) : 0; }
@@ -16,40 +15,44 @@ void mt_conv_plan_init(mt_conv_plan *p) {
 
 /* dst[0 .. n) <- the virtual positions v0, v0 + 1, ... of a source row (Ws elements, stride sx)
  * on axis a: element v / div where div divides v and it is inside, else zero. */
-static void pad_row(const float *row, int64_t sx, int64_t Ws, const mt_conv_axis *a, int64_t v0,
-                    int64_t n, float *dst) {
-    if (a->div == 1) { /* a copy of [lo, hi), zeros around it */
-        int64_t lo = -v0 < 0 ? 0 : (-v0 > n ? n : -v0);
-        int64_t hi = Ws - v0 > n ? n : (Ws - v0 < lo ? lo : Ws - v0);
-        memset(dst, 0, (size_t)lo * sizeof(float));
-        if (sx == 1 && hi > lo)
-            memcpy(dst + lo, row + v0 + lo, (size_t)(hi - lo) * sizeof(float));
-        else
-            for (int64_t j = lo; j < hi; j++) dst[j] = row[(v0 + j) * sx];
-        memset(dst + hi, 0, (size_t)(n - hi) * sizeof(float));
-        return;
-    }
+static void pad_row_strided(const float *row, int64_t sx, int64_t Ws, const mt_conv_axis *a,
+                            int64_t v0, int64_t n, float *dst) {
     for (int64_t j = 0; j < n; j++) {
         int64_t v = v0 + j;
         dst[j] = v % a->div == 0 && v >= 0 && v / a->div < Ws ? row[v / a->div * sx] : 0.0f;
     }
 }
 
+/* The same for div = 1 and a contiguous row: zeros, a copy of [lo, hi), zeros. Rows are short
+ * (tens of floats), so plain loops, not libc calls. */
+static void pad_row(const float *restrict row, int64_t lo, int64_t hi, int64_t n,
+                    float *restrict dst) {
+    for (int64_t j = 0; j < lo; j++) dst[j] = 0.0f;
+    for (int64_t j = lo; j < hi; j++) dst[j] = row[j];
+    for (int64_t j = hi; j < n; j++) dst[j] = 0.0f;
+}
+
 void mt_conv_pad_band(const mt_conv_plan *p, int64_t b, int64_t th0, int64_t th1, int64_t c0,
                       int64_t c1, float *P) {
-    int64_t hb = mt_conv_band_height(p, th0, th1);
+    int64_t hb = mt_conv_band_height(p, th0, th1), Wp = p->Wp;
     int64_t vy0 = th0 * p->ah.mul + p->ah.base + tap_origin(&p->ah, p->KH);
     int64_t vx0 = p->aw.base + tap_origin(&p->aw, p->KW);
     const mt_conv_axis *ah = &p->ah;
+    /* for div = 1: the columns of P inside the source row, the same for every row */
+    int64_t lo = -vx0 < 0 ? 0 : (-vx0 > Wp ? Wp : -vx0);
+    int64_t hi = p->Ws - vx0 > Wp ? Wp : (p->Ws - vx0 < lo ? lo : p->Ws - vx0);
+    bool plain = p->aw.div == 1 && p->sx == 1;
     for (int64_t c = c0; c < c1; c++) {
         const float *plane = p->src + b * p->sb + c * p->sc; /* (Hs, Ws) */
         for (int64_t py = 0; py < hb; py++) {
-            float *dst = P + ((c - c0) * hb + py) * p->Wp;
+            float *dst = P + ((c - c0) * hb + py) * Wp;
             int64_t v = vy0 + py;
             if (v % ah->div != 0 || v < 0 || v / ah->div >= p->Hs)
-                memset(dst, 0, (size_t)p->Wp * sizeof(float));
+                for (int64_t j = 0; j < Wp; j++) dst[j] = 0.0f;
+            else if (plain) /* row + vx0 is the source row shifted to P's columns */
+                pad_row(plane + v / ah->div * p->sy + vx0, lo, hi, Wp, dst);
             else
-                pad_row(plane + v / ah->div * p->sy, p->sx, p->Ws, &p->aw, vx0, p->Wp, dst);
+                pad_row_strided(plane + v / ah->div * p->sy, p->sx, p->Ws, &p->aw, vx0, Wp, dst);
         }
     }
 }

@@ -19,11 +19,15 @@
 #define MT_GEMM_MR 8
 #define MT_GEMM_NR 32
 #define MT_GEMM_NR_NARROW 16
+#define MT_GEMM_WIDE_MAX_ROWS 4
 #else
 #define MT_GEMM_MR 4
 #define MT_GEMM_NR 16
 #define MT_GEMM_NR_NARROW 16
+#define MT_GEMM_WIDE_MAX_ROWS 2
 #endif
+/* Columns of a wide tile of mr rows (mr rounded up to a power of two). */
+#define MT_GEMM_WIDE_COLS(mr) (MT_GEMM_MR * MT_GEMM_NR / ((mr) == 1 ? 1 : (mr) == 2 ? 2 : 4))
 
 /* c: MR rows, row stride ldc, columns contiguous. */
 void mt_omp_gemm_kernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
@@ -36,11 +40,25 @@ void mt_omp_gemm_kernel_narrow(int64_t kc, const float *a, const float *b, float
  * (any alignment). */
 void mt_omp_gemm_kernel_brows(int64_t kc, const float *a, const float *b, const int64_t *boff,
                               float *c, int64_t ldc, int accumulate);
+/* For products of mr <= MT_GEMM_WIDE_MAX_ROWS rows, B read in place: a tile of mr rows (of the
+ * packed A micro-panel's MR) by MT_GEMM_WIDE_COLS(mr) columns, as many accumulators as the MR x NR
+ * tile, so few rows do not leave most of them idle. */
+void mt_omp_gemm_kernel_brows_wide(int64_t kc, const float *a, int mr, const float *b,
+                                   const int64_t *boff, float *c, int64_t ldc, int accumulate);
 /* A read in place instead of packed: element (i, k) of the micro-panel is arows[i][k]. */
 void mt_omp_gemm_kernel_arows(int64_t kc, const float *const *arows, const float *b, float *c,
                               int64_t ldc, int accumulate);
 void mt_omp_gemm_kernel_arows_narrow(int64_t kc, const float *const *arows, const float *b,
                                      float *c, int64_t ldc, int accumulate);
+
+/* A 4 x 4 tile of dot products for operands that both run along k (rows of A, columns of B
+ * stored as rows):  c[i * ldc + j] = (accumulate ? c[i * ldc + j] + s : s),
+ *   s = sum over k < kc of a[i][k] * b[j][k],
+ * summed in 16 lanes (lane l: the FMA chain over k = l, l + 16, ... in order), then the lanes by
+ * the halving tree (lane l += lane l + h, h = 8, 4, 2, 1). Not the chain contract above: a fixed
+ * order too, the same in every build, with no packing and no idle lanes when the product is narrow. */
+void mt_omp_dot_kernel(int64_t kc, const float *const *a, const float *const *b, float *c,
+                       int64_t ldc, int accumulate);
 
 /* FMAs below which a product (or a kernel built on products) runs on the calling thread: waking a
  * thread costs ~5-10 us, ~1M FMAs of this kernel; and the least work a thread's piece gets. */

@@ -39,6 +39,8 @@
 
 _Static_assert(NC % NR == 0, "B panels hold whole micro-panels");
 _Static_assert(A_BUF_FLOATS / KC >= MR, "the A block holds at least one micro-panel");
+_Static_assert(MT_GEMM_WIDE_COLS(1) % NR == 0 && MT_GEMM_WIDE_COLS(4) % NR == 0,
+               "wide tiles cover whole panels");
 
 /* ------------------------------------------------------------------ one product */
 typedef struct gemm_args {
@@ -160,8 +162,15 @@ static void gemm_run(const gemm_args *g, float *abuf, float *bbuf, int accumulat
                 for (int64_t ir = 0; !a_direct && ir < nir; ir++)
                     pack_a(g, ic + ir * MR, (int)min64(MR, mc - ir * MR), pc, kc,
                            abuf + ir * MR * kc);
+                /* few rows, B in place: wide tiles (the same chains), then whole panels */
+                int64_t jw = 0;
+                if (b_direct && g->M <= MT_GEMM_WIDE_MAX_ROWS && g->cs_n == 1)
+                    for (int64_t cols = MT_GEMM_WIDE_COLS(g->M); jw + cols <= nc; jw += cols)
+                        mt_omp_gemm_kernel_brows_wide(kc, abuf, (int)g->M, g->b.p + jc + jw,
+                                                      g->b.rows + pc, g->c + jc + jw, g->cs_m,
+                                                      accumulate || pc > 0);
                 /* the inner loop walks A micro-panels against one B micro-panel held in L1 */
-                for (int64_t jr = 0; jr < njr; jr++) {
+                for (int64_t jr = jw / NR; jr < njr; jr++) {
                     int nr = (int)min64(NR, nc - jr * NR);
                     tile_src s = {0};
                     if (b_direct && nr == NR) {

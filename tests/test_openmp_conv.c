@@ -43,6 +43,9 @@ static const conv_case CASES[] = {
     {"1d channel chunks", 1, 1, 64, 1, 2100, 8, 1, 3, {0}, {0}, 0},
     /* gw^T of 192 x 700 is past the product bound: the weight gradient in pieces */
     {"1d weight-gradient pieces", 1, 2, 64, 1, 8, 700, 1, 3, {0}, {0}, 0},
+    /* bands of whole images: 6 of 302 padded positions fit the product bound, the last group is
+     * short */
+    {"1d groups of images", 1, 37, 3, 1, 300, 64, 1, 3, {0}, {0}, 0},
     {"2d minitorch", 2, 2, 3, 17, 9, 5, 3, 4, {0}, {0}, 0},
     {"2d minitorch, kernel wider than the input", 2, 1, 2, 3, 1, 3, 5, 3, {0}, {0}, 0},
     {"2d reverse", 2, 2, 2, 17, 17, 3, 3, 3, {0}, {0}, 1},
@@ -54,6 +57,8 @@ static const conv_case CASES[] = {
     {"2d stride (1, 3) pad (1, 0)", 2, 2, 2, 11, 16, 3, 2, 4, {1, 3}, {1, 0}, 0},
     {"2d valid (pad 0)", 2, 2, 2, 10, 10, 3, 3, 3, {1, 1}, {0, 0}, 0},
     {"2d one output row", 2, 2, 3, 1, 33, 4, 1, 3, {1, 1}, {0, 1}, 0},
+    /* 300 images of 11 x 11 padded positions: groups of images for the dot kernel's bands */
+    {"2d groups of small images", 2, 300, 2, 9, 9, 4, 3, 3, {0}, {0}, 0},
     /* 2 x 258 x 258 padded floats: bands of rows */
     {"2d bands (padded image bound)", 2, 1, 2, 256, 256, 2, 3, 3, {0}, {0}, 0},
     /* 64 x 2398 product floats: bands of rows */
@@ -206,6 +211,7 @@ static const conv_case BIG[] = {
     {"2d minitorch, batch 1", 2, 1, 32, 33, 17, 48, 3, 3, {0}, {0}, 0},
     {"2d stride 2 pad 1", 2, 8, 16, 40, 40, 16, 3, 3, {2, 2}, {1, 1}, 0},
     {"1d reverse", 1, 8, 32, 1, 256, 32, 1, 5, {0}, {0}, 1},
+    {"2d few channels", 2, 8, 3, 64, 64, 8, 5, 5, {0}, {0}, 0},
 };
 
 static void test_thread_invariance(void) {

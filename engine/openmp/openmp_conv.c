@@ -98,18 +98,47 @@ static bool plan_is_identity(const mt_conv_plan *p) {
     return p->KH == 1 && p->KW == 1 && (p->Hs == 1 || p->sy == p->Ws * p->sx);
 }
 
-/* Grid rows per band: the band's product (m rows) within OUT_FLOATS and its padded image (all
- * channels) within PAD_FLOATS, at least one row. */
-static int64_t band_rows(const mt_conv_plan *p, int64_t m) {
-    int64_t by_out = (OUT_FLOATS / max64(m, 1) - p->Tw) / p->Wq + 1;
-    int64_t by_pad = (PAD_FLOATS / max64(p->C * p->Wp, 1) - p->KH) / p->ah.mul + 1;
-    return max64(1, min64(p->Th, min64(by_out, by_pad)));
+/* How a conv's grid is cut into bands: grid rows of one image, or whole images. */
+typedef struct band_plan {
+    int64_t rows;   /* grid rows per band: Th when bands are whole images */
+    int64_t nbands; /* bands per image */
+    int64_t imgs;   /* images per band: 1 unless rows == Th */
+    int64_t ngroups;
+    int64_t cch;    /* channels per padded copy */
+} band_plan;
+
+/* The largest bands whose product (m rows) fits OUT_FLOATS and whose padded copy of all channels
+ * fits PAD_FLOATS (at least one grid row of one image): as many whole images as fit, else as many
+ * rows of one image. Then, for `items` > 1, bands cut finer until there are that many. */
+static band_plan plan_bands(const mt_conv_plan *p, int64_t m, int64_t B, int64_t items) {
+    band_plan bp = {p->Th, 1, 1, B, 1};
+    int64_t out_pos = OUT_FLOATS / max64(m, 1), pad_rows = PAD_FLOATS / max64(p->C * p->Wp, 1);
+    mt_conv_band one = mt_conv_band_of(p, 0, 1, 0, p->Th), two = mt_conv_band_of(p, 0, 2, 0, p->Th);
+    if (one.n > out_pos || one.plane_rows > pad_rows) { /* rows of one image */
+        int64_t by_out = (out_pos - p->Tw) / p->Wq + 1;
+        int64_t by_pad = (pad_rows - p->KH) / p->ah.mul + 1;
+        bp.rows = max64(1, min64(p->Th, min64(by_out, by_pad)));
+    } else { /* whole images: image k adds (two.n - one.n) positions and img_rows rows */
+        int64_t by_out = (out_pos - one.n) / (two.n - one.n) + 1;
+        int64_t by_pad = pad_rows / two.img_rows;
+        bp.imgs = max64(1, min64(B, min64(by_out, by_pad)));
+    }
+    if (items > 1 && cdiv(B, bp.imgs) * cdiv(p->Th, bp.rows) < items) {
+        bp.imgs = max64(1, min64(bp.imgs, B / items));
+        if (bp.imgs == 1 && B * cdiv(p->Th, bp.rows) < items)
+            bp.rows = max64(1, min64(bp.rows, cdiv(p->Th, cdiv(items, max64(B, 1)))));
+    }
+    bp.nbands = cdiv(p->Th, bp.rows);
+    bp.ngroups = cdiv(B, bp.imgs);
+    mt_conv_band bd = mt_conv_band_of(p, 0, bp.imgs, 0, bp.rows);
+    bp.cch = max64(1, min64(p->C, PAD_FLOATS / (bd.plane_rows * p->Wp)));
+    return bp;
 }
 
-/* Channels per padded image for bands of `rows` grid rows: within PAD_FLOATS, at least one. */
-static int64_t band_channels(const mt_conv_plan *p, int64_t rows) {
-    int64_t plane = mt_conv_band_height(p, 0, rows) * p->Wp;
-    return max64(1, min64(p->C, PAD_FLOATS / plane));
+/* Band q of a plan: group q / nbands of images, band q % nbands of their rows. */
+static mt_conv_band band_at(const mt_conv_plan *p, const band_plan *bp, int64_t B, int64_t q) {
+    int64_t b0 = q / bp->nbands * bp->imgs, th0 = q % bp->nbands * bp->rows;
+    return mt_conv_band_of(p, b0, min64(bp->imgs, B - b0), th0, min64(p->Th, th0 + bp->rows));
 }
 
 static bool want_threads(int64_t fmas) {
@@ -134,82 +163,77 @@ static void gather_weight(const view4 *w, bool transpose, float *dst) {
 typedef struct band_job {
     mt_conv_plan p;
     const float *w; /* (M, C KK), row stride w_rs */
-    int64_t w_rs, M;
+    int64_t w_rs, M, B;
     view4 out;      /* (B, M, Th, Tw) */
-    int64_t rows, nbands, cch;
-    bool identity;   /* the lowering is the source: no padded copy */
-    bool direct_out; /* the band's positions are out's: the product is written in place */
+    band_plan bp;
+    bool identity;  /* the lowering is the source: no padded copy */
 } band_job;
 
-/* Item q: image q / nbands, grid rows [th0, th1) of band q % nbands. */
+/* Item q: band q (band_at). */
 static int band_item(void *ctx, int64_t q) {
     const band_job *j = ctx;
     const mt_conv_plan *p = &j->p;
-    int64_t b = q / j->nbands, th0 = q % j->nbands * j->rows, th1 = min64(p->Th, th0 + j->rows);
-    int64_t KK = p->KH * p->KW, hb = mt_conv_band_height(p, th0, th1);
-    int64_t n = mt_conv_band_positions(p, th0, th1), M = j->M;
-    /* sized for a full band, so the last, shorter one never regrows them */
-    int64_t hb_max = mt_conv_band_height(p, 0, j->rows), n_max = mt_conv_band_positions(p, 0, j->rows);
-    float *P = NULL;       /* (cch, hb, Wp) */
-    int64_t *rows = NULL;  /* (cch KK) */
-    if (!j->identity &&
-        (!(P = mt_omp_workspace(MT_OMP_WS_CONV_PAD, j->cch * hb_max * p->Wp * (int64_t)sizeof(float))) ||
-         !(rows = mt_omp_workspace(MT_OMP_WS_CONV_ROWS, j->cch * KK * (int64_t)sizeof(int64_t)))))
+    mt_conv_band bd = band_at(p, &j->bp, j->B, q);
+    mt_conv_band big = mt_conv_band_of(p, 0, j->bp.imgs, 0, j->bp.rows); /* sizes the buffers */
+    int64_t KK = p->KH * p->KW, M = j->M, n = bd.n, cch = j->bp.cch;
+    /* the product goes to out in place when the band's positions are out's */
+    bool direct = bd.nimg == 1 && (bd.th1 - bd.th0 == 1 || p->Wq == p->Tw) &&
+                  positions_merge(&j->out);
+    bool identity = j->identity && bd.nimg == 1;
+    float *P = NULL;      /* (cch, plane_rows, Wp) */
+    int64_t *rows = NULL; /* (cch KK) */
+    if (!identity &&
+        (!(P = mt_omp_workspace(MT_OMP_WS_CONV_PAD, cch * big.plane_rows * p->Wp * (int64_t)sizeof(float))) ||
+         !(rows = mt_omp_workspace(MT_OMP_WS_CONV_ROWS, cch * KK * (int64_t)sizeof(int64_t)))))
         return 1;
-    float *c;              /* (M, n): the band's product */
+    float *c; /* (M, n): the band's product */
     int64_t rsc = n, csc = 1;
-    if (j->direct_out) {
-        c = j->out.p + b * j->out.s[0] + th0 * p->Tw * j->out.s[3];
+    if (direct) {
+        c = j->out.p + bd.b0 * j->out.s[0] + bd.th0 * p->Tw * j->out.s[3];
         rsc = j->out.s[1];
         csc = j->out.s[3];
-    } else if (!(c = mt_omp_workspace(MT_OMP_WS_CONV_OUT, M * n_max * (int64_t)sizeof(float)))) {
+    } else if (!(c = mt_omp_workspace(MT_OMP_WS_CONV_OUT, M * big.n * (int64_t)sizeof(float)))) {
         return 1;
     }
 
     int64_t c0 = 0;
     do { /* once even without channels, so the output is written (zeros) */
-        int64_t c1 = min64(p->C, c0 + j->cch);
+        int64_t c1 = min64(p->C, c0 + cch);
         mt_omp_mat a = {j->w + c0 * KK, j->w_rs, 1, NULL}, bm;
-        if (j->identity) {
-            bm = (mt_omp_mat){p->src + b * p->sb + c0 * p->sc + th0 * p->Tw * p->sx, p->sc, p->sx,
-                              NULL};
+        if (identity) {
+            bm = (mt_omp_mat){p->src + bd.b0 * p->sb + c0 * p->sc + bd.th0 * p->Tw * p->sx, p->sc,
+                              p->sx, NULL};
         } else {
-            mt_conv_pad_band(p, b, th0, th1, c0, c1, P);
-            mt_conv_band_rows(p, hb, c0, c0 * KK, c1 * KK, rows);
+            mt_conv_pad_band(p, &bd, c0, c1, P);
+            mt_conv_band_rows(p, &bd, c0, c0 * KK, c1 * KK, rows);
             bm = (mt_omp_mat){P, 0, p->aw.mul, rows};
         }
         if (mt_omp_gemm(M, n, (c1 - c0) * KK, &a, &bm, c, rsc, csc, c0 > 0)) return 1;
         c0 = c1;
     } while (c0 < p->C);
 
-    if (!j->direct_out) { /* the grid's rows out of the pitch */
+    if (!direct) { /* the grid's rows out of the band's positions */
         const view4 *o = &j->out;
-        for (int64_t m = 0; m < M; m++)
-            for (int64_t th = th0; th < th1; th++) {
-                const float *s = c + m * n + (th - th0) * p->Wq;
-                float *d = o->p + b * o->s[0] + m * o->s[1] + th * o->s[2];
-                if (o->s[3] == 1)
-                    memcpy(d, s, (size_t)p->Tw * sizeof(float));
-                else
-                    for (int64_t tw = 0; tw < p->Tw; tw++) d[tw * o->s[3]] = s[tw];
-            }
+        for (int64_t i = 0; i < bd.nimg; i++)
+            for (int64_t m = 0; m < M; m++)
+                for (int64_t th = bd.th0; th < bd.th1; th++) {
+                    const float *s = c + m * n + mt_conv_band_pos(p, &bd, i, th);
+                    float *d = o->p + (bd.b0 + i) * o->s[0] + m * o->s[1] + th * o->s[2];
+                    if (o->s[3] == 1)
+                        for (int64_t tw = 0; tw < p->Tw; tw++) d[tw] = s[tw];
+                    else
+                        for (int64_t tw = 0; tw < p->Tw; tw++) d[tw * o->s[3]] = s[tw];
+                }
     }
     return 0;
 }
 
-static mt_status run_bands(band_job *j, int64_t B, const char *op) {
+static mt_status run_bands(band_job *j, const char *op) {
     const mt_conv_plan *p = &j->p;
     j->identity = plan_is_identity(p);
-    j->rows = band_rows(p, j->M);
-    bool parallel = want_threads(B * j->M * p->C * p->KH * p->KW * p->Th * p->Tw);
-    if (parallel) { /* about two items per thread */
-        int64_t want = cdiv(2 * (int64_t)omp_get_max_threads(), B);
-        if (cdiv(p->Th, j->rows) < want) j->rows = max64(1, cdiv(p->Th, want));
-    }
-    j->nbands = cdiv(p->Th, j->rows);
-    j->cch = band_channels(p, j->rows);
-    j->direct_out = (p->Th == 1 || p->Wq == p->Tw) && positions_merge(&j->out);
-    if (mt_omp_for(B * j->nbands, parallel, band_item, j))
+    bool parallel = want_threads(j->B * j->M * p->C * p->KH * p->KW * p->Th * p->Tw);
+    j->bp = plan_bands(p, j->M, j->B, parallel ? 2 * (int64_t)omp_get_max_threads() : 1);
+    if (mt_omp_for(j->bp.ngroups * j->bp.nbands, parallel, band_item, j))
         return mt_fail(MT_ERR_OOM, "openmp %s: out of memory for the per-thread workspaces", op);
     return MT_OK;
 }
@@ -220,7 +244,7 @@ mt_status mt_omp_conv(const mt_kernel_args *args) {
     view4 w = as_view4(args->src[1]);  /* (Cout, Cin, KH, KW) */
     const char *op = mt_op_name(args->op);
     int64_t R = w.n[1] * w.n[2] * w.n[3];
-    band_job j = {.w = w.p, .w_rs = w.s[0], .M = out.n[1], .out = out};
+    band_job j = {.w = w.p, .w_rs = w.s[0], .M = out.n[1], .B = out.n[0], .out = out};
     if (!mt_is_contiguous(args->src[1])) {
         float *buf = mt_omp_workspace(MT_OMP_WS_CONV_WEIGHT, w.n[0] * R * (int64_t)sizeof(float));
         if (!buf) return mt_fail(MT_ERR_OOM, "openmp %s: out of memory for the weight", op);
@@ -231,7 +255,7 @@ mt_status mt_omp_conv(const mt_kernel_args *args) {
     mt_conv_axis ah, aw;
     forward_axes(args, &ah, &aw);
     j.p = plan_of(&in, w.n[2], w.n[3], out.n[2], out.n[3], ah, aw);
-    return run_bands(&j, out.n[0], op);
+    return run_bands(&j, op);
 }
 
 mt_status mt_omp_conv_back_input(const mt_kernel_args *args) {
@@ -245,9 +269,9 @@ mt_status mt_omp_conv_back_input(const mt_kernel_args *args) {
     gather_weight(&w, true, wt); /* (Cin, Cout KK) */
     mt_conv_axis fh, fw;
     forward_axes(args, &fh, &fw);
-    band_job j = {.w = wt, .w_rs = R, .M = gin.n[1], .out = gin};
+    band_job j = {.w = wt, .w_rs = R, .M = gin.n[1], .B = gin.n[0], .out = gin};
     j.p = plan_of(&g, w.n[2], w.n[3], gin.n[2], gin.n[3], inverse_axis(fh), inverse_axis(fw));
-    return run_bands(&j, gin.n[0], op);
+    return run_bands(&j, op);
 }
 
 /* ------------------------------------------------------------------ back_weight */
@@ -256,8 +280,9 @@ typedef struct weight_job {
     mt_conv_plan p;
     view4 g;  /* (B, M, Th, Tw) */
     view4 gw; /* (M, C, KH, KW) */
-    int64_t B, M, R, rows, nbands, cch, npieces;
-    bool dot; /* the dot kernel instead of the GEMM (few output channels) */
+    int64_t B, M, R, npieces;
+    band_plan bp; /* fixed by the shapes: the dot kernel's sums depend on the bands */
+    bool dot;     /* the dot kernel instead of the GEMM (few output channels) */
 } weight_job;
 
 /* ct (nr, M) (+)= lowering rows (nr, n) @ G (M, n)^T with the dot kernel, in chunks of DOT_KC
@@ -289,50 +314,59 @@ static void dot_band(const float *P, const int64_t *rows, int64_t nr, const floa
     }
 }
 
+/* G (M, n) <- grad_out at the band's positions, zeros at the dropped ones. */
+static void gather_grad(const weight_job *j, const mt_conv_band *bd, float *G) {
+    const mt_conv_plan *p = &j->p;
+    const view4 *g = &j->g;
+    int64_t n = bd->n;
+    for (int64_t m = 0; m < j->M; m++) {
+        float *row = G + m * n;
+        int64_t t = 0; /* positions written so far */
+        for (int64_t i = 0; i < bd->nimg; i++)
+            for (int64_t th = bd->th0; th < bd->th1; th++) {
+                int64_t t0 = mt_conv_band_pos(p, bd, i, th);
+                for (; t < t0; t++) row[t] = 0.0f;
+                const float *s = g->p + (bd->b0 + i) * g->s[0] + m * g->s[1] + th * g->s[2];
+                if (g->s[3] == 1)
+                    for (int64_t tw = 0; tw < p->Tw; tw++) row[t0 + tw] = s[tw];
+                else
+                    for (int64_t tw = 0; tw < p->Tw; tw++) row[t0 + tw] = s[tw * g->s[3]];
+                t = t0 + p->Tw;
+            }
+    }
+}
+
 /* Piece q: gw's rows (c, kh, kw) in [r0, r1), whole micro-tiles of the product, over the whole
  * chain of images and positions; the product accumulates in gw^T (r1 - r0, M), then is copied. */
 static int weight_item(void *ctx, int64_t q) {
     const weight_job *j = ctx;
     const mt_conv_plan *p = &j->p;
+    const band_plan *bp = &j->bp;
     int64_t KK = p->KH * p->KW, M = j->M, nb = cdiv(j->R, MT_GEMM_MR);
     int64_t r0 = nb * q / j->npieces * MT_GEMM_MR, r1 = min64(j->R, nb * (q + 1) / j->npieces * MT_GEMM_MR);
     if (r0 >= r1) return 0;
-    int64_t hb_max = mt_conv_band_height(p, 0, j->rows), n_max = mt_conv_band_positions(p, 0, j->rows);
+    mt_conv_band big = mt_conv_band_of(p, 0, bp->imgs, 0, bp->rows);
     float *ct = mt_omp_workspace(MT_OMP_WS_CONV_OUT, (r1 - r0) * M * (int64_t)sizeof(float));
-    float *P = mt_omp_workspace(MT_OMP_WS_CONV_PAD, j->cch * hb_max * p->Wp * (int64_t)sizeof(float));
-    int64_t *rows = mt_omp_workspace(MT_OMP_WS_CONV_ROWS, j->cch * KK * (int64_t)sizeof(int64_t));
-    float *G = mt_omp_workspace(MT_OMP_WS_CONV_GRAD, M * n_max * (int64_t)sizeof(float));
+    float *P = mt_omp_workspace(MT_OMP_WS_CONV_PAD, bp->cch * big.plane_rows * p->Wp * (int64_t)sizeof(float));
+    int64_t *rows = mt_omp_workspace(MT_OMP_WS_CONV_ROWS, bp->cch * KK * (int64_t)sizeof(int64_t));
+    float *G = mt_omp_workspace(MT_OMP_WS_CONV_GRAD, M * big.n * (int64_t)sizeof(float));
     if (!ct || !P || !rows || !G) return 1;
 
-    for (int64_t c0 = r0 / KK, cend = (r1 - 1) / KK + 1; c0 < cend; c0 += j->cch) {
-        int64_t c1 = min64(cend, c0 + j->cch);
+    for (int64_t c0 = r0 / KK, cend = (r1 - 1) / KK + 1; c0 < cend; c0 += bp->cch) {
+        int64_t c1 = min64(cend, c0 + bp->cch);
         int64_t ra = max64(r0, c0 * KK), rb = min64(r1, c1 * KK); /* this chunk's rows */
-        for (int64_t b = 0; b < j->B; b++)
-            for (int64_t th0 = 0; th0 < p->Th; th0 += j->rows) {
-                int64_t th1 = min64(p->Th, th0 + j->rows), hb = mt_conv_band_height(p, th0, th1);
-                int64_t n = mt_conv_band_positions(p, th0, th1);
-                mt_conv_pad_band(p, b, th0, th1, c0, c1, P);
-                mt_conv_band_rows(p, hb, c0, ra, rb, rows);
-                /* G (M, n): grad_out's band on the pitch, zeros in the dropped columns */
-                for (int64_t m = 0; m < M; m++)
-                    for (int64_t th = th0; th < th1; th++) {
-                        const float *s = j->g.p + b * j->g.s[0] + m * j->g.s[1] + th * j->g.s[2];
-                        float *d = G + m * n + (th - th0) * p->Wq;
-                        if (j->g.s[3] == 1)
-                            for (int64_t tw = 0; tw < p->Tw; tw++) d[tw] = s[tw];
-                        else
-                            for (int64_t tw = 0; tw < p->Tw; tw++) d[tw] = s[tw * j->g.s[3]];
-                        for (int64_t tw = p->Tw; tw < p->Wq && th + 1 < th1; tw++) d[tw] = 0.0f;
-                    }
-                bool first = b == 0 && th0 == 0;
-                if (j->dot) {
-                    dot_band(P, rows, rb - ra, G, M, n, ct + (ra - r0) * M, first);
-                    continue;
-                }
-                mt_omp_mat a = {P, 0, p->aw.mul, rows}, bm = {G, 1, n, NULL};
-                if (mt_omp_gemm(rb - ra, M, n, &a, &bm, ct + (ra - r0) * M, M, 1, !first))
-                    return 1;
+        for (int64_t bq = 0; bq < bp->ngroups * bp->nbands; bq++) {
+            mt_conv_band bd = band_at(p, bp, j->B, bq);
+            mt_conv_pad_band(p, &bd, c0, c1, P);
+            mt_conv_band_rows(p, &bd, c0, ra, rb, rows);
+            gather_grad(j, &bd, G);
+            if (j->dot) {
+                dot_band(P, rows, rb - ra, G, M, bd.n, ct + (ra - r0) * M, bq == 0);
+                continue;
             }
+            mt_omp_mat a = {P, 0, p->aw.mul, rows}, bm = {G, 1, bd.n, NULL};
+            if (mt_omp_gemm(rb - ra, M, bd.n, &a, &bm, ct + (ra - r0) * M, M, 1, bq > 0)) return 1;
+        }
     }
     for (int64_t r = r0; r < r1; r++) {
         float *d = j->gw.p + r / KK * j->gw.s[1] + r / p->KW % p->KH * j->gw.s[2] +
@@ -360,9 +394,7 @@ mt_status mt_omp_conv_back_weight(const mt_kernel_args *args) {
         return MT_OK;
     }
     /* bands: their grad_out (M rows) within OUT_FLOATS, as the forward's products */
-    j.rows = band_rows(&j.p, M);
-    j.nbands = cdiv(j.p.Th, j.rows);
-    j.cch = band_channels(&j.p, j.rows);
+    j.bp = plan_bands(&j.p, M, B, 1);
     j.dot = j.p.aw.mul == 1 && M <= DOT_MAX_M;
     /* pieces: each one's gw^T within OUT_FLOATS, and about two per thread */
     bool parallel = want_threads(B * M * R * j.p.Th * j.p.Tw);

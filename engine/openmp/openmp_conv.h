@@ -41,22 +41,34 @@ typedef struct mt_conv_plan {
 /* Fills Wp and Wq (the rest set by the caller). */
 void mt_conv_plan_init(mt_conv_plan *p);
 
-/* Rows of P that grid rows [th0, th1) read. */
-static inline int64_t mt_conv_band_height(const mt_conv_plan *p, int64_t th0, int64_t th1) {
-    return (th1 - th0 - 1) * p->ah.mul + p->KH;
+/* A band: grid rows [th0, th1) of each of the images [b0, b0 + nimg) (several images only with
+ * all their rows), copied into P channel by channel. A channel's plane holds plane_rows rows of Wp
+ * floats, image i's from row i * img_rows; the band's positions are
+ *     t' = (i * img_rows / ah.mul + th - th0) * Wq + tw,
+ * up to the last image's last grid row's Tw: the rows between images, like the columns past Tw,
+ * are dropped (or zero in back_weight's grad_out). */
+typedef struct mt_conv_band {
+    int64_t b0, nimg, th0, th1;
+    int64_t img_rows;   /* rows of P that a grid row band reads; whole strides with several images */
+    int64_t plane_rows; /* nimg img_rows */
+    int64_t n;          /* positions */
+} mt_conv_band;
+
+mt_conv_band mt_conv_band_of(const mt_conv_plan *p, int64_t b0, int64_t nimg, int64_t th0,
+                             int64_t th1);
+
+/* The position of grid row th of the band's image i (column 0). */
+static inline int64_t mt_conv_band_pos(const mt_conv_plan *p, const mt_conv_band *bd, int64_t i,
+                                       int64_t th) {
+    return (i * (bd->img_rows / p->ah.mul) + th - bd->th0) * p->Wq;
 }
 
-/* Positions t' of the band over P: the last grid row ends at Tw, not at the pitch. */
-static inline int64_t mt_conv_band_positions(const mt_conv_plan *p, int64_t th0, int64_t th1) {
-    return (th1 - th0 - 1) * p->Wq + p->Tw;
-}
+/* P (c1 - c0 planes) <- channels [c0, c1) of the band's images, zero-padded. */
+void mt_conv_pad_band(const mt_conv_plan *p, const mt_conv_band *bd, int64_t c0, int64_t c1,
+                      float *P);
 
-/* P (c1 - c0, band height, Wp) <- channels [c0, c1) of image b, for grid rows [th0, th1). */
-void mt_conv_pad_band(const mt_conv_plan *p, int64_t b, int64_t th0, int64_t th1, int64_t c0,
-                      int64_t c1, float *P);
-
-/* rows[r - r0] = offset in P (channels from c0, band height hb) of lowering row r, r in [r0, r1). */
-void mt_conv_band_rows(const mt_conv_plan *p, int64_t hb, int64_t c0, int64_t r0, int64_t r1,
-                       int64_t *rows);
+/* rows[r - r0] = offset in P (planes from channel c0) of lowering row r, r in [r0, r1). */
+void mt_conv_band_rows(const mt_conv_plan *p, const mt_conv_band *bd, int64_t c0, int64_t r0,
+                       int64_t r1, int64_t *rows);
 
 #endif

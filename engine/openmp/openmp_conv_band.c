@@ -32,37 +32,49 @@ static void pad_row(const float *restrict row, int64_t lo, int64_t hi, int64_t n
     for (int64_t j = hi; j < n; j++) dst[j] = 0.0f;
 }
 
-void mt_conv_pad_band(const mt_conv_plan *p, int64_t b, int64_t th0, int64_t th1, int64_t c0,
-                      int64_t c1, float *P) {
-    int64_t hb = mt_conv_band_height(p, th0, th1), Wp = p->Wp;
-    int64_t vy0 = th0 * p->ah.mul + p->ah.base + tap_origin(&p->ah, p->KH);
+mt_conv_band mt_conv_band_of(const mt_conv_plan *p, int64_t b0, int64_t nimg, int64_t th0,
+                             int64_t th1) {
+    int64_t mh = p->ah.mul, rows = (th1 - th0 - 1) * mh + p->KH; /* the rows the band reads */
+    if (nimg > 1) rows = (rows + mh - 1) / mh * mh; /* images start on whole grid rows */
+    mt_conv_band bd = {b0, nimg, th0, th1, rows, nimg * rows, 0};
+    bd.n = mt_conv_band_pos(p, &bd, nimg - 1, th1 - 1) + p->Tw;
+    return bd;
+}
+
+void mt_conv_pad_band(const mt_conv_plan *p, const mt_conv_band *bd, int64_t c0, int64_t c1,
+                      float *P) {
+    int64_t Wp = p->Wp, hb = (bd->th1 - bd->th0 - 1) * p->ah.mul + p->KH;
+    int64_t vy0 = bd->th0 * p->ah.mul + p->ah.base + tap_origin(&p->ah, p->KH);
     int64_t vx0 = p->aw.base + tap_origin(&p->aw, p->KW);
     const mt_conv_axis *ah = &p->ah;
     /* for div = 1: the columns of P inside the source row, the same for every row */
     int64_t lo = -vx0 < 0 ? 0 : (-vx0 > Wp ? Wp : -vx0);
     int64_t hi = p->Ws - vx0 > Wp ? Wp : (p->Ws - vx0 < lo ? lo : p->Ws - vx0);
     bool plain = p->aw.div == 1 && p->sx == 1;
-    for (int64_t c = c0; c < c1; c++) {
-        const float *plane = p->src + b * p->sb + c * p->sc; /* (Hs, Ws) */
-        for (int64_t py = 0; py < hb; py++) {
-            float *dst = P + ((c - c0) * hb + py) * Wp;
-            int64_t v = vy0 + py;
-            if (v % ah->div != 0 || v < 0 || v / ah->div >= p->Hs)
-                for (int64_t j = 0; j < Wp; j++) dst[j] = 0.0f;
-            else if (plain) /* row + vx0 is the source row shifted to P's columns */
-                pad_row(plane + v / ah->div * p->sy + vx0, lo, hi, Wp, dst);
-            else
-                pad_row_strided(plane + v / ah->div * p->sy, p->sx, p->Ws, &p->aw, vx0, Wp, dst);
+    for (int64_t c = c0; c < c1; c++)
+        for (int64_t i = 0; i < bd->nimg; i++) {
+            const float *plane = p->src + (bd->b0 + i) * p->sb + c * p->sc; /* (Hs, Ws) */
+            float *img = P + ((c - c0) * bd->plane_rows + i * bd->img_rows) * Wp;
+            for (int64_t py = 0; py < bd->img_rows; py++) {
+                float *dst = img + py * Wp;
+                int64_t v = vy0 + py;
+                if (py >= hb || v % ah->div != 0 || v < 0 || v / ah->div >= p->Hs)
+                    for (int64_t j = 0; j < Wp; j++) dst[j] = 0.0f;
+                else if (plain) /* row + vx0 is the source row shifted to P's columns */
+                    pad_row(plane + v / ah->div * p->sy + vx0, lo, hi, Wp, dst);
+                else
+                    pad_row_strided(plane + v / ah->div * p->sy, p->sx, p->Ws, &p->aw, vx0, Wp,
+                                    dst);
+            }
         }
-    }
 }
 
-void mt_conv_band_rows(const mt_conv_plan *p, int64_t hb, int64_t c0, int64_t r0, int64_t r1,
-                       int64_t *rows) {
+void mt_conv_band_rows(const mt_conv_plan *p, const mt_conv_band *bd, int64_t c0, int64_t r0,
+                       int64_t r1, int64_t *rows) {
     int64_t KK = p->KH * p->KW, oh = tap_origin(&p->ah, p->KH), ow = tap_origin(&p->aw, p->KW);
     for (int64_t c = r0 / KK, r = c * KK; r < r1; c++) /* r walks (c, kh, kw) in order */
         for (int64_t kh = 0; kh < p->KH; kh++) {
-            int64_t row = ((c - c0) * hb + kh * p->ah.kdir - oh) * p->Wp - ow;
+            int64_t row = ((c - c0) * bd->plane_rows + kh * p->ah.kdir - oh) * p->Wp - ow;
             for (int64_t kw = 0; kw < p->KW; kw++, r++)
                 if (r >= r0 && r < r1) rows[r - r0] = row + kw * p->aw.kdir;
         }

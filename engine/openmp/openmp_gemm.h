@@ -36,15 +36,17 @@ void mt_omp_gemm_kernel(int64_t kc, const float *a, const float *b, float *c, in
  * MT_GEMM_NR_NARROW columns of c need to be computed and written (a narrow N costs less). */
 void mt_omp_gemm_kernel_narrow(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                                int accumulate);
-/* B read in place instead of packed: row k of the micro-panel is the NR floats at b + boff[k]
- * (any alignment). */
+/* B read in place instead of packed: row k of the micro-panel is the first nr <= NR of the NR
+ * floats at b + boff[k] (any alignment; the others are not read, and their columns of c are
+ * garbage). */
 void mt_omp_gemm_kernel_brows(int64_t kc, const float *a, const float *b, const int64_t *boff,
-                              float *c, int64_t ldc, int accumulate);
+                              int nr, float *c, int64_t ldc, int accumulate);
 /* For products of mr <= MT_GEMM_WIDE_MAX_ROWS rows, B read in place: a tile of mr rows (of the
- * packed A micro-panel's MR) by MT_GEMM_WIDE_COLS(mr) columns, as many accumulators as the MR x NR
- * tile, so few rows do not leave most of them idle. */
+ * packed A micro-panel's MR) by nc <= MT_GEMM_WIDE_COLS(mr) columns, as many accumulators as the
+ * MR x NR tile, so few rows do not leave most of them idle. Reads and writes only those mr x nc. */
 void mt_omp_gemm_kernel_brows_wide(int64_t kc, const float *a, int mr, const float *b,
-                                   const int64_t *boff, float *c, int64_t ldc, int accumulate);
+                                   const int64_t *boff, int nc, float *c, int64_t ldc,
+                                   int accumulate);
 /* A read in place instead of packed: element (i, k) of the micro-panel is arows[i][k]. */
 void mt_omp_gemm_kernel_arows(int64_t kc, const float *const *arows, const float *b, float *c,
                               int64_t ldc, int accumulate);

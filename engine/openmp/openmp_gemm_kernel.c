@@ -20,14 +20,21 @@
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
+/* The first n of 16 lanes (all for n >= 16, none for n <= 0). */
+static inline __mmask16 lane_mask(int n) {
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
 /* MR rows x nv 16-float vectors: MR nv accumulators live in zmm registers for the whole k loop;
  * each k step is nv loads of b, MR broadcasts of a and MR nv FMAs. */
 static inline __attribute__((always_inline)) void
 tile_body(int64_t kc, const float *a, const float *const *arows, const float *b,
-          const int64_t *boff, float *c, int64_t ldc, int accumulate, const int nv,
+          const int64_t *boff, int nr, float *c, int64_t ldc, int accumulate, const int nv,
           const bool a_direct, const bool b_direct) {
     __m512 acc[MR][2];
     const float *ar[MR];
+    /* B in place: the columns past nr are not read (masked loads give zeros) */
+    __mmask16 bm[2] = {lane_mask(nr), lane_mask(nr - 16)};
     _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {
         ar[i] = a_direct ? arows[i] : a;
         _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++)
@@ -37,7 +44,7 @@ tile_body(int64_t kc, const float *a, const float *const *arows, const float *b,
         const float *bk = b_direct ? b + boff[k] : b + k * NR;
         __m512 bv[2];
         _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++)
-            bv[v] = b_direct ? _mm512_loadu_ps(bk + 16 * v) : _mm512_load_ps(bk + 16 * v);
+            bv[v] = b_direct ? _mm512_maskz_loadu_ps(bm[v], bk + 16 * v) : _mm512_load_ps(bk + 16 * v);
         _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {
             __m512 ai = _mm512_set1_ps(a_direct ? ar[i][k] : a[k * MR + i]);
             _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++)
@@ -51,38 +58,46 @@ tile_body(int64_t kc, const float *a, const float *const *arows, const float *b,
 
 /* Wide tiles for products of few rows: rows x nv vectors (rows nv = MR NR / 16 accumulators, as
  * the MR x NR tile), B read in place, A from a packed micro-panel of which only the first rows
- * are used; rows past mr are computed and not stored. */
+ * are used; rows past mr are computed and not stored, columns past nc neither read nor written. */
 static inline __attribute__((always_inline)) void
-wide_body(int64_t kc, const float *a, int mr, const float *b, const int64_t *boff, float *c,
-          int64_t ldc, int accumulate, const int rows, const int nv) {
+wide_body(int64_t kc, const float *a, int mr, const float *b, const int64_t *boff, int nc,
+          float *c, int64_t ldc, int accumulate, const int rows, const int nv) {
     __m512 acc[4][16];
+    __mmask16 m[16];
+    _Pragma("GCC unroll 16") for (int v = 0; v < nv; v++) m[v] = lane_mask(nc - 16 * v);
     _Pragma("GCC unroll 4") for (int i = 0; i < rows; i++)
         _Pragma("GCC unroll 16") for (int v = 0; v < nv; v++)
-            acc[i][v] = accumulate && i < mr ? _mm512_loadu_ps(c + i * ldc + 16 * v)
+            acc[i][v] = accumulate && i < mr ? _mm512_maskz_loadu_ps(m[v], c + i * ldc + 16 * v)
                                              : _mm512_setzero_ps();
     _Pragma("GCC unroll 2") for (int64_t k = 0; k < kc; k++) {
         const float *bk = b + boff[k];
         __m512 ai[4];
         _Pragma("GCC unroll 4") for (int i = 0; i < rows; i++) ai[i] = _mm512_set1_ps(a[k * MR + i]);
         _Pragma("GCC unroll 16") for (int v = 0; v < nv; v++) {
-            __m512 bv = _mm512_loadu_ps(bk + 16 * v);
+            __m512 bv = _mm512_maskz_loadu_ps(m[v], bk + 16 * v);
             _Pragma("GCC unroll 4") for (int i = 0; i < rows; i++)
                 acc[i][v] = _mm512_fmadd_ps(ai[i], bv, acc[i][v]);
         }
     }
     _Pragma("GCC unroll 4") for (int i = 0; i < rows; i++)
         _Pragma("GCC unroll 16") for (int v = 0; v < nv; v++)
-            if (i < mr) _mm512_storeu_ps(c + i * ldc + 16 * v, acc[i][v]);
+            if (i < mr) _mm512_mask_storeu_ps(c + i * ldc + 16 * v, m[v], acc[i][v]);
 }
 
 void mt_omp_gemm_kernel_brows_wide(int64_t kc, const float *a, int mr, const float *b,
-                                   const int64_t *boff, float *c, int64_t ldc, int accumulate) {
+                                   const int64_t *boff, int nc, float *c, int64_t ldc,
+                                   int accumulate) {
+    /* whole tiles without masks (16 of them would not fit the 8 mask registers) */
+    bool full = nc == MT_GEMM_WIDE_COLS(mr);
     if (mr == 1)
-        wide_body(kc, a, mr, b, boff, c, ldc, accumulate, 1, 16);
+        full ? wide_body(kc, a, mr, b, boff, 256, c, ldc, accumulate, 1, 16)
+             : wide_body(kc, a, mr, b, boff, nc, c, ldc, accumulate, 1, 16);
     else if (mr == 2)
-        wide_body(kc, a, mr, b, boff, c, ldc, accumulate, 2, 8);
+        full ? wide_body(kc, a, mr, b, boff, 128, c, ldc, accumulate, 2, 8)
+             : wide_body(kc, a, mr, b, boff, nc, c, ldc, accumulate, 2, 8);
     else
-        wide_body(kc, a, mr, b, boff, c, ldc, accumulate, 4, 4);
+        full ? wide_body(kc, a, mr, b, boff, 64, c, ldc, accumulate, 4, 4)
+             : wide_body(kc, a, mr, b, boff, nc, c, ldc, accumulate, 4, 4);
 }
 
 /* The dot kernel's 16 accumulators v[4 i + j] (16 lanes each) reduced by the halving tree, lane l
@@ -143,12 +158,14 @@ void mt_omp_dot_kernel(int64_t kc, const float *const *a, const float *const *b,
 
 #else
 
-/* The portable body: the same chains, MR x NR scalars the compiler keeps in vector registers. */
+/* The portable body: the same chains, MR x NR scalars the compiler keeps in vector registers.
+ * B in place: columns past nr are not read (they stay zero). */
 static inline void tile_body(int64_t kc, const float *a, const float *const *arows,
-                             const float *b, const int64_t *boff, float *c, int64_t ldc,
+                             const float *b, const int64_t *boff, int nr, float *c, int64_t ldc,
                              int accumulate, const int ncols, const bool a_direct,
                              const bool b_direct) {
     float acc[MR][NR];
+    int nb = b_direct ? nr : NR;
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < NR; j++) acc[i][j] = accumulate && j < ncols ? c[i * ldc + j] : 0.0f;
     for (int64_t k = 0; k < kc; k++) {
@@ -156,7 +173,7 @@ static inline void tile_body(int64_t kc, const float *a, const float *const *aro
         for (int i = 0; i < MR; i++) {
             float ai = a_direct ? arows[i][k] : a[k * MR + i];
 #pragma omp simd
-            for (int j = 0; j < NR; j++) acc[i][j] = fmaf(ai, bk[j], acc[i][j]);
+            for (int j = 0; j < nb; j++) acc[i][j] = fmaf(ai, bk[j], acc[i][j]);
         }
     }
     for (int i = 0; i < MR; i++)
@@ -164,21 +181,22 @@ static inline void tile_body(int64_t kc, const float *a, const float *const *aro
 }
 
 void mt_omp_gemm_kernel_brows_wide(int64_t kc, const float *a, int mr, const float *b,
-                                   const int64_t *boff, float *c, int64_t ldc, int accumulate) {
-    int rows = mr == 1 ? 1 : 2, cols = MT_GEMM_WIDE_COLS(mr);
+                                   const int64_t *boff, int nc, float *c, int64_t ldc,
+                                   int accumulate) {
+    int rows = mr == 1 ? 1 : 2;
     float acc[2][MR * NR];
     for (int i = 0; i < rows; i++)
-        for (int j = 0; j < cols; j++) acc[i][j] = accumulate && i < mr ? c[i * ldc + j] : 0.0f;
+        for (int j = 0; j < nc; j++) acc[i][j] = accumulate && i < mr ? c[i * ldc + j] : 0.0f;
     for (int64_t k = 0; k < kc; k++) {
         const float *bk = b + boff[k];
         for (int i = 0; i < rows; i++) {
             float ai = a[k * MR + i];
 #pragma omp simd
-            for (int j = 0; j < cols; j++) acc[i][j] = fmaf(ai, bk[j], acc[i][j]);
+            for (int j = 0; j < nc; j++) acc[i][j] = fmaf(ai, bk[j], acc[i][j]);
         }
     }
     for (int i = 0; i < mr; i++)
-        for (int j = 0; j < cols; j++) c[i * ldc + j] = acc[i][j];
+        for (int j = 0; j < nc; j++) c[i * ldc + j] = acc[i][j];
 }
 
 /* The dot kernel with the same order: lane l of each of the 16 sums takes k = l, l + 16, ... */
@@ -203,25 +221,28 @@ void mt_omp_dot_kernel(int64_t kc, const float *const *a, const float *const *b,
 
 void mt_omp_gemm_kernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                         int accumulate) {
-    tile_body(kc, a, NULL, b, NULL, c, ldc, accumulate, NV_WIDE, false, false);
+    tile_body(kc, a, NULL, b, NULL, NR, c, ldc, accumulate, NV_WIDE, false, false);
 }
 
 void mt_omp_gemm_kernel_narrow(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                                int accumulate) {
-    tile_body(kc, a, NULL, b, NULL, c, ldc, accumulate, NV_NARROW, false, false);
+    tile_body(kc, a, NULL, b, NULL, NR, c, ldc, accumulate, NV_NARROW, false, false);
 }
 
 void mt_omp_gemm_kernel_brows(int64_t kc, const float *a, const float *b, const int64_t *boff,
-                              float *c, int64_t ldc, int accumulate) {
-    tile_body(kc, a, NULL, b, boff, c, ldc, accumulate, NV_WIDE, false, true);
+                              int nr, float *c, int64_t ldc, int accumulate) {
+    if (nr == NR) /* a constant nr: the masks fold away */
+        tile_body(kc, a, NULL, b, boff, NR, c, ldc, accumulate, NV_WIDE, false, true);
+    else
+        tile_body(kc, a, NULL, b, boff, nr, c, ldc, accumulate, NV_WIDE, false, true);
 }
 
 void mt_omp_gemm_kernel_arows(int64_t kc, const float *const *arows, const float *b, float *c,
                               int64_t ldc, int accumulate) {
-    tile_body(kc, NULL, arows, b, NULL, c, ldc, accumulate, NV_WIDE, true, false);
+    tile_body(kc, NULL, arows, b, NULL, NR, c, ldc, accumulate, NV_WIDE, true, false);
 }
 
 void mt_omp_gemm_kernel_arows_narrow(int64_t kc, const float *const *arows, const float *b,
                                      float *c, int64_t ldc, int accumulate) {
-    tile_body(kc, NULL, arows, b, NULL, c, ldc, accumulate, NV_NARROW, true, false);
+    tile_body(kc, NULL, arows, b, NULL, NR, c, ldc, accumulate, NV_NARROW, true, false);
 }

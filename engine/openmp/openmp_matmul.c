@@ -39,8 +39,6 @@
 
 _Static_assert(NC % NR == 0, "B panels hold whole micro-panels");
 _Static_assert(A_BUF_FLOATS / KC >= MR, "the A block holds at least one micro-panel");
-_Static_assert(MT_GEMM_WIDE_COLS(1) % NR == 0 && MT_GEMM_WIDE_COLS(4) % NR == 0,
-               "wide tiles cover whole panels");
 
 /* ------------------------------------------------------------------ one product */
 typedef struct gemm_args {
@@ -107,6 +105,7 @@ typedef struct tile_src {
     const float *const *arows; /* MR row pointers, at the tile's first k */
     const float *b;            /* packed B micro-panel, or the tile's first column with boff */
     const int64_t *boff;       /* row offsets from b, from the tile's first k */
+    int nr;                    /* B's columns inside the product (read in place: only these) */
 } tile_src;
 
 static void run_kernel(const tile_src *s, int64_t kc, float *c, int64_t ldc, int accumulate,
@@ -114,8 +113,8 @@ static void run_kernel(const tile_src *s, int64_t kc, float *c, int64_t ldc, int
     if (s->arows)
         (narrow ? mt_omp_gemm_kernel_arows_narrow : mt_omp_gemm_kernel_arows)(kc, s->arows, s->b,
                                                                               c, ldc, accumulate);
-    else if (s->boff) /* only whole panels are read in place */
-        mt_omp_gemm_kernel_brows(kc, s->a, s->b, s->boff, c, ldc, accumulate);
+    else if (s->boff)
+        mt_omp_gemm_kernel_brows(kc, s->a, s->b, s->boff, s->nr, c, ldc, accumulate);
     else
         (narrow ? mt_omp_gemm_kernel_narrow : mt_omp_gemm_kernel)(kc, s->a, s->b, c, ldc,
                                                                   accumulate);
@@ -144,7 +143,7 @@ static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
 
 /* C = A B (+ C with accumulate) on the calling thread, with its own packing buffers. Operands
  * given by row tables with contiguous rows are read in place (B first: its panel would be packed
- * once per k block, A's block once per k block and row block), except B's last, partial panel. */
+ * once per k block, A's block once per k block and row block). */
 static void gemm_run(const gemm_args *g, float *abuf, float *bbuf, int accumulate) {
     bool b_direct = g->b.rows && g->b.cs == 1;
     bool a_direct = !b_direct && g->a.rows && g->a.cs == 1;
@@ -152,28 +151,28 @@ static void gemm_run(const gemm_args *g, float *abuf, float *bbuf, int accumulat
         int64_t nc = min64(NC, g->N - jc), njr = (nc + NR - 1) / NR;
         for (int64_t pc = 0; pc < g->K; pc += KC) {
             int64_t kc = min64(KC, g->K - pc);
-            for (int64_t jr = 0; jr < njr; jr++)
-                if (!b_direct || nc - jr * NR < NR)
-                    pack_b(g, pc, kc, jc + jr * NR, (int)min64(NR, nc - jr * NR),
-                           bbuf + jr * NR * kc);
+            for (int64_t jr = 0; !b_direct && jr < njr; jr++)
+                pack_b(g, pc, kc, jc + jr * NR, (int)min64(NR, nc - jr * NR), bbuf + jr * NR * kc);
             int64_t mc_max = A_BUF_FLOATS / kc / MR * MR;
             for (int64_t ic = 0; ic < g->M; ic += mc_max) {
                 int64_t mc = min64(mc_max, g->M - ic), nir = (mc + MR - 1) / MR;
                 for (int64_t ir = 0; !a_direct && ir < nir; ir++)
                     pack_a(g, ic + ir * MR, (int)min64(MR, mc - ir * MR), pc, kc,
                            abuf + ir * MR * kc);
-                /* few rows, B in place: wide tiles (the same chains), then whole panels */
-                int64_t jw = 0;
-                if (b_direct && g->M <= MT_GEMM_WIDE_MAX_ROWS && g->cs_n == 1)
-                    for (int64_t cols = MT_GEMM_WIDE_COLS(g->M); jw + cols <= nc; jw += cols)
+                /* few rows, B in place: wide tiles (the same chains) */
+                if (b_direct && g->M <= MT_GEMM_WIDE_MAX_ROWS && g->cs_n == 1) {
+                    for (int64_t jw = 0, cols = MT_GEMM_WIDE_COLS(g->M); jw < nc; jw += cols)
                         mt_omp_gemm_kernel_brows_wide(kc, abuf, (int)g->M, g->b.p + jc + jw,
-                                                      g->b.rows + pc, g->c + jc + jw, g->cs_m,
+                                                      g->b.rows + pc, (int)min64(cols, nc - jw),
+                                                      g->c + jc + jw, g->cs_m,
                                                       accumulate || pc > 0);
+                    continue;
+                }
                 /* the inner loop walks A micro-panels against one B micro-panel held in L1 */
-                for (int64_t jr = jw / NR; jr < njr; jr++) {
+                for (int64_t jr = 0; jr < njr; jr++) {
                     int nr = (int)min64(NR, nc - jr * NR);
-                    tile_src s = {0};
-                    if (b_direct && nr == NR) {
+                    tile_src s = {.nr = nr};
+                    if (b_direct) {
                         s.b = g->b.p + jc + jr * NR;
                         s.boff = g->b.rows + pc;
                     } else {

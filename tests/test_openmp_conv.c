@@ -136,8 +136,8 @@ static void compare(const char *what, const mt_tensor *got_t, const mt_tensor *w
     CHECK_OK(mt_to_host(got_t, got));
     CHECK_OK(mt_to_host(want_t, want));
     for (int64_t i = 0; i < n; i++) {
-        bool ok = rel == 0.0 ? memcmp(&got[i], &want[i], sizeof(float)) == 0
-                             : fabs((double)got[i] - want[i]) <= rel * fmax(1.0, fabs((double)want[i]));
+        double err = fabs((double)got[i] - want[i]), tol = rel * fmax(1.0, fabs((double)want[i]));
+        bool ok = rel == 0.0 ? memcmp(&got[i], &want[i], sizeof(float)) == 0 : err <= tol;
         if (!ok && bad++ == 0) first = i;
     }
     CHECK(bad == 0, "%s: %lld of %lld elements differ (first [%lld]: %.9g, want %.9g)", what,

@@ -12,32 +12,41 @@
  * stride s > 1 its source is grad_out dilated by s, and its product spends s^2 times the useful
  * FMAs on those zeros (stride is a PyTorch extra here: MiniTorch's forms have stride 1).
  *
- * Determinism: each output element is one FMA chain in an order fixed by the shapes: over
- * (c, kh, kw) for forward and back_input, over (b, th, tw) for back_weight. Channel chunks and
- * bands split a chain into consecutive GEMM calls that continue it (accumulate), the zeros of the
- * padding and of dropped pitch columns add exact zeros, and threads take whole output pieces
- * (forward, back_input: one image's band of rows; back_weight: a block of gw's rows (c, kh, kw),
- * which runs the whole chain); so no bit depends on the thread count or on the cut.
+ * Determinism: each output element is computed by one thread, in an order fixed by the shapes:
+ * the FMA chain over (c, kh, kw) for forward and back_input; for back_weight the chain over
+ * (b, th, tw), or, with few output channels, the dot kernel's lane sums (openmp_gemm.h) over the
+ * bands of positions, which plan_bands cuts from the shapes alone. Channel chunks and bands split
+ * a chain into consecutive calls that continue it (accumulate), the zeros of the padding and of
+ * dropped pitch columns add exact zeros, and threads take whole output pieces (forward,
+ * back_input: a band of rows of an image, or of whole images; back_weight: a block of gw's rows
+ * (c, kh, kw) over the whole sum); so no bit depends on the thread count.
  *
  * Workspaces (openmp.h slots, per thread, kept between calls): the padded band, its row table, the
  * band's product before it is copied into the output (whose pitch has no dropped columns), and
- * for back_weight the band of grad_out laid out on the same pitch; the calling thread keeps the
- * weight when it must be rearranged. Their sizes are bounded by PAD_FLOATS and OUT_FLOATS, or by
- * one grid row where a row alone is larger. */
+ * for back_weight the band of grad_out laid out on the same pitch and gw^T; the calling thread
+ * keeps the weight when it must be rearranged. Bands are sized to PAD_FLOATS and OUT_FLOATS, or
+ * to one grid row where a row alone is larger. */
 #include "openmp_conv.h"
 #include "openmp_gemm.h"
 
 #include <omp.h>
-#include <string.h>
 
 #define PAD_FLOATS ((int64_t)1 << 17) /* a padded band: 512 KiB */
 #define OUT_FLOATS ((int64_t)1 << 17) /* a band's product, or its grad_out: 512 KiB */
-#define DOT_MAX_M 16 /* output channels up to which back_weight takes the dot kernel */
+#define DOT_MAX_M 16                  /* back_weight's Cout up to which the dot kernel is used */
 #define DOT_KC 512                    /* positions per dot-kernel pass: 4 + 4 rows of 2 KiB */
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* This thread's workspace slot as n floats, or n offsets. */
+static float *ws_floats(mt_omp_ws_slot slot, int64_t n) {
+    return mt_omp_workspace(slot, n * (int64_t)sizeof(float));
+}
+static int64_t *ws_offsets(mt_omp_ws_slot slot, int64_t n) {
+    return mt_omp_workspace(slot, n * (int64_t)sizeof(int64_t));
+}
 
 /* ------------------------------------------------------------------ geometry */
 /* A tensor as (n0, n1, n2, n3): (B, C, W) as (B, C, 1, W). */
@@ -78,7 +87,9 @@ static void forward_axes(const mt_kernel_args *args, mt_conv_axis *h, mt_conv_ax
 }
 
 /* back_input's axis: the grad_out position that reads input position t through tap k. */
-static mt_conv_axis inverse_axis(mt_conv_axis f) { return (mt_conv_axis){1, -f.kdir, -f.base, f.mul}; }
+static mt_conv_axis inverse_axis(mt_conv_axis f) {
+    return (mt_conv_axis){1, -f.kdir, -f.base, f.mul};
+}
 
 static mt_conv_plan plan_of(const view4 *src, int64_t KH, int64_t KW, int64_t Th, int64_t Tw,
                             mt_conv_axis ah, mt_conv_axis aw) {
@@ -157,7 +168,8 @@ static void gather_weight(const view4 *w, bool transpose, float *dst) {
             float *d = dst + (transpose ? i * Cout + o : o * Cin + i) * KK;
             const float *s = w->p + o * w->s[0] + i * w->s[1];
             for (int64_t kh = 0; kh < KH; kh++)
-                for (int64_t kw = 0; kw < KW; kw++) d[kh * KW + kw] = s[kh * w->s[2] + kw * w->s[3]];
+                for (int64_t kw = 0; kw < KW; kw++)
+                    d[kh * KW + kw] = s[kh * w->s[2] + kw * w->s[3]];
         }
 }
 
@@ -185,9 +197,8 @@ static int band_item(void *ctx, int64_t q) {
     bool identity = j->identity && bd.nimg == 1;
     float *P = NULL;      /* (cch, plane_rows, Wp) */
     int64_t *rows = NULL; /* (cch KK) */
-    if (!identity &&
-        (!(P = mt_omp_workspace(MT_OMP_WS_CONV_PAD, cch * big.plane_rows * p->Wp * (int64_t)sizeof(float))) ||
-         !(rows = mt_omp_workspace(MT_OMP_WS_CONV_ROWS, cch * KK * (int64_t)sizeof(int64_t)))))
+    if (!identity && (!(P = ws_floats(MT_OMP_WS_CONV_PAD, cch * big.plane_rows * p->Wp)) ||
+                      !(rows = ws_offsets(MT_OMP_WS_CONV_ROWS, cch * KK))))
         return 1;
     float *c; /* (M, n): the band's product */
     int64_t rsc = n, csc = 1;
@@ -195,7 +206,7 @@ static int band_item(void *ctx, int64_t q) {
         c = j->out.p + bd.b0 * j->out.s[0] + bd.th0 * p->Tw * j->out.s[3];
         rsc = j->out.s[1];
         csc = j->out.s[3];
-    } else if (!(c = mt_omp_workspace(MT_OMP_WS_CONV_OUT, M * big.n * (int64_t)sizeof(float)))) {
+    } else if (!(c = ws_floats(MT_OMP_WS_CONV_OUT, M * big.n))) {
         return 1;
     }
 
@@ -249,7 +260,7 @@ mt_status mt_omp_conv(const mt_kernel_args *args) {
     int64_t R = w.n[1] * w.n[2] * w.n[3];
     band_job j = {.w = w.p, .w_rs = w.s[0], .M = out.n[1], .B = out.n[0], .out = out};
     if (!mt_is_contiguous(args->src[1])) {
-        float *buf = mt_omp_workspace(MT_OMP_WS_CONV_WEIGHT, w.n[0] * R * (int64_t)sizeof(float));
+        float *buf = ws_floats(MT_OMP_WS_CONV_WEIGHT, w.n[0] * R);
         if (!buf) return mt_fail(MT_ERR_OOM, "openmp %s: out of memory for the weight", op);
         gather_weight(&w, false, buf);
         j.w = buf;
@@ -267,7 +278,7 @@ mt_status mt_omp_conv_back_input(const mt_kernel_args *args) {
     view4 w = as_view4(args->src[1]); /* (Cout, Cin, KH, KW) */
     const char *op = mt_op_name(args->op);
     int64_t R = w.n[0] * w.n[2] * w.n[3];
-    float *wt = mt_omp_workspace(MT_OMP_WS_CONV_WEIGHT, w.n[1] * R * (int64_t)sizeof(float));
+    float *wt = ws_floats(MT_OMP_WS_CONV_WEIGHT, w.n[1] * R);
     if (!wt) return mt_fail(MT_ERR_OOM, "openmp %s: out of memory for the weight", op);
     gather_weight(&w, true, wt); /* (Cin, Cout KK) */
     mt_conv_axis fh, fw;
@@ -346,13 +357,14 @@ static int weight_item(void *ctx, int64_t q) {
     const mt_conv_plan *p = &j->p;
     const band_plan *bp = &j->bp;
     int64_t KK = p->KH * p->KW, M = j->M, nb = cdiv(j->R, MT_GEMM_MR);
-    int64_t r0 = nb * q / j->npieces * MT_GEMM_MR, r1 = min64(j->R, nb * (q + 1) / j->npieces * MT_GEMM_MR);
+    int64_t r0 = nb * q / j->npieces * MT_GEMM_MR;
+    int64_t r1 = min64(j->R, nb * (q + 1) / j->npieces * MT_GEMM_MR);
     if (r0 >= r1) return 0;
     mt_conv_band big = mt_conv_band_of(p, 0, bp->imgs, 0, bp->rows);
-    float *ct = mt_omp_workspace(MT_OMP_WS_CONV_OUT, (r1 - r0) * M * (int64_t)sizeof(float));
-    float *P = mt_omp_workspace(MT_OMP_WS_CONV_PAD, bp->cch * big.plane_rows * p->Wp * (int64_t)sizeof(float));
-    int64_t *rows = mt_omp_workspace(MT_OMP_WS_CONV_ROWS, bp->cch * KK * (int64_t)sizeof(int64_t));
-    float *G = mt_omp_workspace(MT_OMP_WS_CONV_GRAD, M * big.n * (int64_t)sizeof(float));
+    float *ct = ws_floats(MT_OMP_WS_CONV_OUT, (r1 - r0) * M);
+    float *P = ws_floats(MT_OMP_WS_CONV_PAD, bp->cch * big.plane_rows * p->Wp);
+    int64_t *rows = ws_offsets(MT_OMP_WS_CONV_ROWS, bp->cch * KK);
+    float *G = ws_floats(MT_OMP_WS_CONV_GRAD, M * big.n);
     if (!ct || !P || !rows || !G) return 1;
 
     for (int64_t c0 = r0 / KK, cend = (r1 - 1) / KK + 1; c0 < cend; c0 += bp->cch) {
@@ -403,7 +415,8 @@ mt_status mt_omp_conv_back_weight(const mt_kernel_args *args) {
      * grad_out: more pieces would repeat that pass) */
     bool parallel = want_threads(B * M * R * j.p.Th * j.p.Tw);
     int64_t nb = cdiv(R, MT_GEMM_MR);
-    j.npieces = min64(nb, max64(cdiv(R * M, OUT_FLOATS), parallel ? (int64_t)omp_get_max_threads() : 1));
+    int64_t nth = parallel ? omp_get_max_threads() : 1;
+    j.npieces = min64(nb, max64(cdiv(R * M, OUT_FLOATS), nth));
     if (mt_omp_for(j.npieces, parallel, weight_item, &j))
         return mt_fail(MT_ERR_OOM, "openmp %s: out of memory for the per-thread workspaces", op);
     return MT_OK;

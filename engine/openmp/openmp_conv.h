@@ -49,7 +49,7 @@ void mt_conv_plan_init(mt_conv_plan *p);
  * are dropped (or zero in back_weight's grad_out). */
 typedef struct mt_conv_band {
     int64_t b0, nimg, th0, th1;
-    int64_t img_rows;   /* rows of P that a grid row band reads; whole strides with several images */
+    int64_t img_rows;   /* rows of P the band's grid rows read (whole strides with several images) */
     int64_t plane_rows; /* nimg img_rows */
     int64_t n;          /* positions */
 } mt_conv_band;

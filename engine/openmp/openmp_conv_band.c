@@ -2,7 +2,7 @@
 #include "openmp_conv.h"
 
 
-/* The least k * kdir over taps [0, K): P's origin, so that every read is at a row or column >= 0. */
+/* The least k * kdir over taps [0, K): P's origin, so that every read is at row and column >= 0. */
 static int64_t tap_origin(const mt_conv_axis *a, int64_t K) { return a->kdir < 0 ? -(K - 1) : 0; }
 
 void mt_conv_plan_init(mt_conv_plan *p) {

@@ -58,7 +58,7 @@ void mt_omp_gemm_kernel_arows_narrow(int64_t kc, const float *const *arows, cons
  *   s = sum over k < kc of a[i][k] * b[j][k],
  * summed in 16 lanes (lane l: the FMA chain over k = l, l + 16, ... in order), then the lanes by
  * the halving tree (lane l += lane l + h, h = 8, 4, 2, 1). Not the chain contract above: a fixed
- * order too, the same in every build, with no packing and no idle lanes when the product is narrow. */
+ * order too, the same in every build, with no packing and no idle lanes for a narrow product. */
 void mt_omp_dot_kernel(int64_t kc, const float *const *a, const float *const *b, float *c,
                        int64_t ldc, int accumulate);
 

@@ -44,7 +44,8 @@ tile_body(int64_t kc, const float *a, const float *const *arows, const float *b,
         const float *bk = b_direct ? b + boff[k] : b + k * NR;
         __m512 bv[2];
         _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++)
-            bv[v] = b_direct ? _mm512_maskz_loadu_ps(bm[v], bk + 16 * v) : _mm512_load_ps(bk + 16 * v);
+            bv[v] = b_direct ? _mm512_maskz_loadu_ps(bm[v], bk + 16 * v)
+                             : _mm512_load_ps(bk + 16 * v);
         _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {
             __m512 ai = _mm512_set1_ps(a_direct ? ar[i][k] : a[k * MR + i]);
             _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++)
@@ -72,7 +73,8 @@ wide_body(int64_t kc, const float *a, int mr, const float *b, const int64_t *bof
     _Pragma("GCC unroll 2") for (int64_t k = 0; k < kc; k++) {
         const float *bk = b + boff[k];
         __m512 ai[4];
-        _Pragma("GCC unroll 4") for (int i = 0; i < rows; i++) ai[i] = _mm512_set1_ps(a[k * MR + i]);
+        _Pragma("GCC unroll 4") for (int i = 0; i < rows; i++)
+            ai[i] = _mm512_set1_ps(a[k * MR + i]);
         _Pragma("GCC unroll 16") for (int v = 0; v < nv; v++) {
             __m512 bv = _mm512_maskz_loadu_ps(m[v], bk + 16 * v);
             _Pragma("GCC unroll 4") for (int i = 0; i < rows; i++)

@@ -33,6 +33,7 @@
 
 #define PAD_FLOATS ((int64_t)1 << 17) /* a padded band: 512 KiB */
 #define OUT_FLOATS ((int64_t)1 << 17) /* a band's product, or its grad_out: 512 KiB */
+#define STACK_MAX_POS 256             /* images up to which several go in one band */
 #define DOT_MAX_M 16                  /* back_weight's Cout up to which the dot kernel is used */
 #define DOT_KC 512                    /* positions per dot-kernel pass: 4 + 4 rows of 2 KiB */
 
@@ -119,13 +120,15 @@ typedef struct band_plan {
 } band_plan;
 
 /* The largest bands whose product (m rows) fits OUT_FLOATS and whose padded copy of all channels
- * fits PAD_FLOATS (at least one grid row of one image): as many whole images as fit, else as many
- * rows of one image. Then, for `items` > 1, bands cut finer until there are that many. */
+ * fits PAD_FLOATS (at least one grid row of one image): for small images (under STACK_MAX_POS
+ * positions, where a product per image would cost more in calls than in FMAs) as many whole
+ * images as fit, else as many rows of one image (stacked images also compute the KH - 1 rows
+ * between them). Then, for `items` > 1, bands cut finer until there are that many. */
 static band_plan plan_bands(const mt_conv_plan *p, int64_t m, int64_t B, int64_t items) {
     band_plan bp = {p->Th, 1, 1, B, 1};
     int64_t out_pos = OUT_FLOATS / max64(m, 1), pad_rows = PAD_FLOATS / max64(p->C * p->Wp, 1);
     mt_conv_band one = mt_conv_band_of(p, 0, 1, 0, p->Th), two = mt_conv_band_of(p, 0, 2, 0, p->Th);
-    if (one.n > out_pos || one.plane_rows > pad_rows) { /* rows of one image */
+    if (one.n > out_pos || one.plane_rows > pad_rows || one.n > STACK_MAX_POS) { /* rows */
         int64_t by_out = (out_pos - p->Tw) / p->Wq + 1;
         int64_t by_pad = (pad_rows - p->KH) / p->ah.mul + 1;
         bp.rows = max64(1, min64(p->Th, min64(by_out, by_pad)));

@@ -35,5 +35,11 @@ const mt_backend mt_openmp_backend = {
             [MT_OP_SOFTMAX] = mt_omp_along_dim,
             [MT_OP_LOGSOFTMAX] = mt_omp_along_dim,
             [MT_OP_DROPOUT] = mt_omp_dropout,
+            [MT_OP_CONV1D] = mt_omp_conv,
+            [MT_OP_CONV1D_BACK_INPUT] = mt_omp_conv_back_input,
+            [MT_OP_CONV1D_BACK_WEIGHT] = mt_omp_conv_back_weight,
+            [MT_OP_CONV2D] = mt_omp_conv,
+            [MT_OP_CONV2D_BACK_INPUT] = mt_omp_conv_back_input,
+            [MT_OP_CONV2D_BACK_WEIGHT] = mt_omp_conv_back_weight,
         },
 };

@@ -14,17 +14,18 @@
  * whole team at each). Whatever the piece, each C element is the same chain of FMAs over k in
  * order (openmp_gemm.h), so the bits never depend on the thread count or the cut.
  *
- * Packing buffers: one workspace per thread (A block + B panel, 64-byte aligned), allocated on the
- * thread's first product, reused by every later one, freed when the thread exits. */
+ * Packing buffers: the calling thread's workspace slots (A block + B panel, openmp.h), allocated on
+ * the thread's first product and reused by every later one.
+ *
+ * mt_omp_gemm is the same product for other kernels (the convolutions): one strided C = A B (+ C)
+ * on the calling thread, which those kernels run inside their own parallel pieces. */
 #include "openmp.h"
 #include "openmp_gemm.h"
 #include "openmp_iter.h"
 
 #include <math.h>
 #include <omp.h>
-#include <pthread.h>
 #include <stdalign.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define MR MT_GEMM_MR
@@ -33,106 +34,98 @@
 #define A_BUF_FLOATS ((int64_t)KC * 256)        /* A block: 256 KiB, half of a 1 MiB L2 */
 #define NC ((int64_t)4096)                      /* columns per packed B panel (a multiple of NR) */
 #define B_BUF_FLOATS ((int64_t)KC * NC)         /* B panel: 4 MiB, in L3 */
-/* FMAs below which a product runs on the calling thread (waking a thread costs ~5-10 us, ~1M FMAs
- * of this kernel), and the least work a thread's piece gets. */
-#define GEMM_MIN_PARALLEL_WORK ((int64_t)1 << 22)
-#define GEMM_MIN_PIECE_WORK ((int64_t)1 << 20)
+#define GEMM_MIN_PARALLEL_WORK MT_GEMM_MIN_PARALLEL_WORK
+#define GEMM_MIN_PIECE_WORK MT_GEMM_MIN_PIECE_WORK
 
 _Static_assert(NC % NR == 0, "B panels hold whole micro-panels");
 _Static_assert(A_BUF_FLOATS / KC >= MR, "the A block holds at least one micro-panel");
 
-/* ------------------------------------------------------------------ per-thread workspace */
-typedef struct gemm_ws {
-    float *a; /* A_BUF_FLOATS */
-    float *b; /* B_BUF_FLOATS */
-} gemm_ws;
-
-static pthread_key_t ws_key;
-static pthread_once_t ws_once = PTHREAD_ONCE_INIT;
-static int ws_key_ok;
-
-static void ws_free(void *p) {
-    gemm_ws *w = p;
-    if (!w) return;
-    free(w->a);
-    free(w->b);
-    free(w);
-}
-
-static void ws_make_key(void) { ws_key_ok = pthread_key_create(&ws_key, ws_free) == 0; }
-
-/* This thread's workspace, made on first use; NULL when out of memory. */
-static gemm_ws *ws_get(void) {
-    pthread_once(&ws_once, ws_make_key);
-    if (!ws_key_ok) return NULL;
-    gemm_ws *w = pthread_getspecific(ws_key);
-    if (w) return w;
-    w = calloc(1, sizeof *w);
-    if (!w) return NULL;
-    w->a = aligned_alloc(64, (size_t)A_BUF_FLOATS * sizeof(float));
-    w->b = aligned_alloc(64, (size_t)B_BUF_FLOATS * sizeof(float));
-    if (!w->a || !w->b || pthread_setspecific(ws_key, w) != 0) {
-        ws_free(w);
-        return NULL;
-    }
-    return w;
-}
-
 /* ------------------------------------------------------------------ one product */
 typedef struct gemm_args {
     int64_t M, N, K;
-    const float *a; /* (M, K) */
-    int64_t as_m, as_k;
-    const float *b; /* (K, N) */
-    int64_t bs_k, bs_n;
-    float *c; /* (M, N) */
+    mt_omp_mat a; /* (M, K) */
+    mt_omp_mat b; /* (K, N) */
+    float *c;     /* (M, N) */
     int64_t cs_m, cs_n;
 } gemm_args;
 
+static inline const float *row_of(const mt_omp_mat *m, int64_t i) {
+    return m->p + (m->rows ? m->rows[i] : i * m->rs);
+}
+
 /* A micro-panel: rows [i0, i0 + mr) and k in [p0, p0 + kc) into dst[k][MR], rows past mr zero. */
 static void pack_a(const gemm_args *g, int64_t i0, int mr, int64_t p0, int64_t kc, float *dst) {
-    const float *src = g->a + i0 * g->as_m + p0 * g->as_k; /* (mr, kc) */
-    int64_t sm = g->as_m, sk = g->as_k;
-    if (mr == MR && sk == 1) { /* row-major A: MR sequential streams */
-        for (int64_t k = 0; k < kc; k++)
-            for (int i = 0; i < MR; i++) dst[k * MR + i] = src[i * sm + k];
-    } else if (mr == MR && sm == 1) { /* column-major A (a transposed view): straight copies */
+    int64_t sk = g->a.cs;
+    if (!g->a.rows && g->a.rs == 1 && mr == MR) { /* column-major A (a transposed view) */
+        const float *src = g->a.p + i0 + p0 * sk;   /* straight copies */
         for (int64_t k = 0; k < kc; k++)
             for (int i = 0; i < MR; i++) dst[k * MR + i] = src[k * sk + i];
+        return;
+    }
+    const float *rows[MR]; /* rows past mr repeat the last one and are zeroed below */
+    for (int i = 0; i < MR; i++) rows[i] = row_of(&g->a, i0 + (i < mr ? i : mr - 1)) + p0 * sk;
+    if (sk == 1) { /* row-major A: MR sequential streams */
+        for (int64_t k = 0; k < kc; k++)
+            for (int i = 0; i < MR; i++) dst[k * MR + i] = rows[i][k];
     } else {
         for (int64_t k = 0; k < kc; k++)
-            for (int i = 0; i < MR; i++) dst[k * MR + i] = i < mr ? src[i * sm + k * sk] : 0.0f;
+            for (int i = 0; i < MR; i++) dst[k * MR + i] = rows[i][k * sk];
     }
+    for (int64_t k = 0; mr < MR && k < kc; k++)
+        for (int i = mr; i < MR; i++) dst[k * MR + i] = 0.0f;
 }
 
 /* A micro-panel of B: k in [p0, p0 + kc), columns [j0, j0 + nr) into dst[k][NR], columns past
  * nr zero. */
 static void pack_b(const gemm_args *g, int64_t p0, int64_t kc, int64_t j0, int nr, float *dst) {
-    const float *src = g->b + p0 * g->bs_k + j0 * g->bs_n; /* (kc, nr) */
-    int64_t sk = g->bs_k, sn = g->bs_n;
-    if (nr == NR && sn == 1) { /* row-major B: NR contiguous floats per k */
-        for (int64_t k = 0; k < kc; k++)
-            for (int j = 0; j < NR; j++) dst[k * NR + j] = src[k * sk + j];
-    } else if (sn == 1) { /* the right edge of a row-major B */
-        for (int64_t k = 0; k < kc; k++) {
-            for (int j = 0; j < nr; j++) dst[k * NR + j] = src[k * sk + j];
+    int64_t sn = g->b.cs;
+    if (!g->b.rows && g->b.rs == 1 && sn != 1) { /* column-major B (x @ w^T): along k */
+        const float *src = g->b.p + p0 + j0 * sn;
+        for (int j = 0; j < nr; j++)
+            for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = src[j * sn + k];
+        for (int64_t k = 0; nr < NR && k < kc; k++)
             for (int j = nr; j < NR; j++) dst[k * NR + j] = 0.0f;
+        return;
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        const float *src = row_of(&g->b, p0 + k) + j0 * sn;
+        float *d = dst + k * NR;
+        if (nr == NR && sn == 1) { /* row-major B: NR contiguous floats per k */
+            for (int j = 0; j < NR; j++) d[j] = src[j];
+            continue;
         }
-    } else if (sk == 1) { /* column-major B (x @ w^T): read each column along k */
-        for (int j = 0; j < NR; j++)
-            for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = j < nr ? src[j * sn + k] : 0.0f;
-    } else {
-        for (int64_t k = 0; k < kc; k++)
-            for (int j = 0; j < NR; j++) dst[k * NR + j] = j < nr ? src[k * sk + j * sn] : 0.0f;
+        for (int j = 0; j < nr; j++) d[j] = src[j * sn];
+        for (int j = nr; j < NR; j++) d[j] = 0.0f;
     }
 }
 
+/* Where a tile's operands come from: packed micro-panels, or rows read in place. */
+typedef struct tile_src {
+    const float *a;            /* packed A micro-panel, or NULL with arows */
+    const float *const *arows; /* MR row pointers, at the tile's first k */
+    const float *b;            /* packed B micro-panel, or the tile's first column with boff */
+    const int64_t *boff;       /* row offsets from b, from the tile's first k */
+    int nr;                    /* B's columns inside the product (read in place: only these) */
+} tile_src;
+
+static void run_kernel(const tile_src *s, int64_t kc, float *c, int64_t ldc, int accumulate,
+                       bool narrow) {
+    if (s->arows)
+        (narrow ? mt_omp_gemm_kernel_arows_narrow : mt_omp_gemm_kernel_arows)(kc, s->arows, s->b,
+                                                                              c, ldc, accumulate);
+    else if (s->boff)
+        mt_omp_gemm_kernel_brows(kc, s->a, s->b, s->boff, s->nr, c, ldc, accumulate);
+    else
+        (narrow ? mt_omp_gemm_kernel_narrow : mt_omp_gemm_kernel)(kc, s->a, s->b, c, ldc,
+                                                                  accumulate);
+}
+
 /* One MR x NR tile of C at (i0, j0), mr x nr of it inside C. */
-static void gemm_tile(const gemm_args *g, const float *ap, const float *bp, int64_t kc, int64_t i0,
-                      int64_t j0, int mr, int nr, int accumulate) {
+static void gemm_tile(const gemm_args *g, const tile_src *s, int64_t kc, int64_t i0, int64_t j0,
+                      int mr, int nr, int accumulate) {
     float *c = g->c + i0 * g->cs_m + j0 * g->cs_n;
     if (mr == MR && nr == NR && g->cs_n == 1) {
-        mt_omp_gemm_kernel(kc, ap, bp, c, g->cs_m, accumulate);
+        run_kernel(s, kc, c, g->cs_m, accumulate, false);
         return;
     }
     alignas(64) float tmp[MR * NR];
@@ -141,39 +134,89 @@ static void gemm_tile(const gemm_args *g, const float *ap, const float *bp, int6
         for (int i = 0; i < mr; i++)
             for (int j = 0; j < nr; j++) tmp[i * NR + j] = c[i * g->cs_m + j * g->cs_n];
     }
-    if (nr <= MT_GEMM_NR_NARROW)
-        mt_omp_gemm_kernel_narrow(kc, ap, bp, tmp, NR, accumulate);
-    else
-        mt_omp_gemm_kernel(kc, ap, bp, tmp, NR, accumulate);
+    run_kernel(s, kc, tmp, NR, accumulate, nr <= MT_GEMM_NR_NARROW);
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) c[i * g->cs_m + j * g->cs_n] = tmp[i * NR + j];
 }
 
 static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
 
-/* C = A B on the calling thread, with its own packing buffers. */
-static void gemm_run(const gemm_args *g, float *abuf, float *bbuf) {
+/* C = A B (+ C with accumulate) on the calling thread, with its own packing buffers. Operands
+ * given by row tables with contiguous rows are read in place (B first: its panel would be packed
+ * once per k block, A's block once per k block and row block). */
+static void gemm_run(const gemm_args *g, float *abuf, float *bbuf, int accumulate) {
+    bool b_direct = g->b.rows && g->b.cs == 1;
+    bool a_direct = !b_direct && g->a.rows && g->a.cs == 1;
     for (int64_t jc = 0; jc < g->N; jc += NC) {
         int64_t nc = min64(NC, g->N - jc), njr = (nc + NR - 1) / NR;
         for (int64_t pc = 0; pc < g->K; pc += KC) {
             int64_t kc = min64(KC, g->K - pc);
-            for (int64_t jr = 0; jr < njr; jr++)
+            for (int64_t jr = 0; !b_direct && jr < njr; jr++)
                 pack_b(g, pc, kc, jc + jr * NR, (int)min64(NR, nc - jr * NR), bbuf + jr * NR * kc);
             int64_t mc_max = A_BUF_FLOATS / kc / MR * MR;
             for (int64_t ic = 0; ic < g->M; ic += mc_max) {
                 int64_t mc = min64(mc_max, g->M - ic), nir = (mc + MR - 1) / MR;
-                for (int64_t ir = 0; ir < nir; ir++)
+                for (int64_t ir = 0; !a_direct && ir < nir; ir++)
                     pack_a(g, ic + ir * MR, (int)min64(MR, mc - ir * MR), pc, kc,
                            abuf + ir * MR * kc);
+                /* few rows, B in place: wide tiles (the same chains) */
+                if (b_direct && g->M <= MT_GEMM_WIDE_MAX_ROWS && g->cs_n == 1) {
+                    for (int64_t jw = 0, cols = MT_GEMM_WIDE_COLS(g->M); jw < nc; jw += cols)
+                        mt_omp_gemm_kernel_brows_wide(kc, abuf, (int)g->M, g->b.p + jc + jw,
+                                                      g->b.rows + pc, (int)min64(cols, nc - jw),
+                                                      g->c + jc + jw, g->cs_m,
+                                                      accumulate || pc > 0);
+                    continue;
+                }
                 /* the inner loop walks A micro-panels against one B micro-panel held in L1 */
-                for (int64_t jr = 0; jr < njr; jr++)
-                    for (int64_t ir = 0; ir < nir; ir++)
-                        gemm_tile(g, abuf + ir * MR * kc, bbuf + jr * NR * kc, kc, ic + ir * MR,
-                                  jc + jr * NR, (int)min64(MR, mc - ir * MR),
-                                  (int)min64(NR, nc - jr * NR), pc > 0);
+                for (int64_t jr = 0; jr < njr; jr++) {
+                    int nr = (int)min64(NR, nc - jr * NR);
+                    tile_src s = {.nr = nr};
+                    if (b_direct) {
+                        s.b = g->b.p + jc + jr * NR;
+                        s.boff = g->b.rows + pc;
+                    } else {
+                        s.b = bbuf + jr * NR * kc;
+                    }
+                    for (int64_t ir = 0; ir < nir; ir++) {
+                        int mr = (int)min64(MR, mc - ir * MR);
+                        const float *rows[MR];
+                        if (a_direct) { /* rows past mr repeat the last: computed, dropped */
+                            for (int i = 0; i < MR; i++)
+                                rows[i] = row_of(&g->a, ic + ir * MR + (i < mr ? i : mr - 1)) + pc;
+                            s.arows = rows;
+                        } else {
+                            s.a = abuf + ir * MR * kc;
+                        }
+                        gemm_tile(g, &s, kc, ic + ir * MR, jc + jr * NR, mr, nr,
+                                  accumulate || pc > 0);
+                    }
+                }
             }
         }
     }
+}
+
+/* The calling thread's packing buffers; false when out of memory. */
+static bool gemm_buffers(float **abuf, float **bbuf) {
+    *abuf = mt_omp_workspace(MT_OMP_WS_GEMM_A, A_BUF_FLOATS * (int64_t)sizeof(float));
+    *bbuf = mt_omp_workspace(MT_OMP_WS_GEMM_B, B_BUF_FLOATS * (int64_t)sizeof(float));
+    return *abuf && *bbuf;
+}
+
+int mt_omp_gemm(int64_t M, int64_t N, int64_t K, const mt_omp_mat *a, const mt_omp_mat *b,
+                float *c, int64_t rsc, int64_t csc, bool accumulate) {
+    if (M <= 0 || N <= 0) return 0;
+    if (K <= 0) { /* an empty sum: C keeps its value, or becomes 0 */
+        for (int64_t i = 0; i < M && !accumulate; i++)
+            for (int64_t j = 0; j < N; j++) c[i * rsc + j * csc] = 0.0f;
+        return 0;
+    }
+    float *abuf, *bbuf;
+    if (!gemm_buffers(&abuf, &bbuf)) return 1;
+    gemm_args g = {.M = M, .N = N, .K = K, .a = *a, .b = *b, .c = c, .cs_m = rsc, .cs_n = csc};
+    gemm_run(&g, abuf, bbuf, accumulate);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ batches */
@@ -192,8 +235,8 @@ static gemm_args batch_args(const gemm_args *g0, const mt_omp_iter *it, int64_t 
     mt_omp_iter_seek(it, p, index, pos);
     gemm_args g = *g0;
     g.c += pos[0];
-    g.a += pos[1];
-    g.b += pos[2];
+    g.a.p += pos[1];
+    g.b.p += pos[2];
     return g;
 }
 
@@ -206,20 +249,20 @@ typedef struct piece_job {
 /* Piece q: one block of rows and columns (cut on micro-tile boundaries) of one batch entry. */
 static int piece_item(void *ctx, int64_t q) {
     const piece_job *j = ctx;
-    gemm_ws *w = ws_get();
-    if (!w) return 1;
+    float *abuf, *bbuf;
+    if (!gemm_buffers(&abuf, &bbuf)) return 1;
     const gemm_args *g = j->g;
     int64_t r = q % (j->pm * j->pn), im = r / j->pn, jn = r % j->pn;
     int64_t mb = (g->M + MR - 1) / MR, nb = (g->N + NR - 1) / NR;
     int64_t m0 = mb * im / j->pm * MR, m1 = min64(g->M, mb * (im + 1) / j->pm * MR);
     int64_t n0 = nb * jn / j->pn * NR, n1 = min64(g->N, nb * (jn + 1) / j->pn * NR);
     gemm_args gp = batch_args(g, j->it, q / (j->pm * j->pn));
-    gp.a += m0 * g->as_m;
-    gp.b += n0 * g->bs_n;
+    gp.a.p += m0 * g->a.rs;
+    gp.b.p += n0 * g->b.cs;
     gp.c += m0 * g->cs_m + n0 * g->cs_n;
     gp.M = m1 - m0;
     gp.N = n1 - n0;
-    if (gp.M > 0 && gp.N > 0) gemm_run(&gp, w->a, w->b);
+    if (gp.M > 0 && gp.N > 0) gemm_run(&gp, abuf, bbuf, 0);
     return 0;
 }
 
@@ -234,10 +277,8 @@ mt_status mt_omp_matmul(const mt_kernel_args *args) {
 
     gemm_args g = {
         .M = out->shape[nd - 2], .N = out->shape[nd - 1], .K = a->shape[a->ndim - 1],
-        .a = a->storage->data + a->offset,
-        .as_m = a->strides[a->ndim - 2], .as_k = a->strides[a->ndim - 1],
-        .b = b->storage->data + b->offset,
-        .bs_k = b->strides[b->ndim - 2], .bs_n = b->strides[b->ndim - 1],
+        .a = {a->storage->data + a->offset, a->strides[a->ndim - 2], a->strides[a->ndim - 1], NULL},
+        .b = {b->storage->data + b->offset, b->strides[b->ndim - 2], b->strides[b->ndim - 1], NULL},
         .c = out->storage->data + out->offset,
         .cs_m = out->strides[nd - 2], .cs_n = out->strides[nd - 1],
     };
@@ -255,9 +296,9 @@ mt_status mt_omp_matmul(const mt_kernel_args *args) {
     /* A batch of rows times one B (x (B,T,K) @ w (K,N)) is one taller product when the batch
      * continues a's and out's row stride: fewer, larger GEMMs, same FMA chains. */
     if (nbatch > 1 && it.ndim == 1 && it.strides[2][0] == 0 &&
-        (g.M == 1 || (it.strides[1][0] == g.M * g.as_m && it.strides[0][0] == g.M * g.cs_m))) {
+        (g.M == 1 || (it.strides[1][0] == g.M * g.a.rs && it.strides[0][0] == g.M * g.cs_m))) {
         if (g.M == 1) {
-            g.as_m = it.strides[1][0];
+            g.a.rs = it.strides[1][0];
             g.cs_m = it.strides[0][0];
         }
         g.M *= nbatch;

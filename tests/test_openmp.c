@@ -11,6 +11,7 @@
  *   - matmul: bit-identical to a float FMA chain over k in order (the kernel contract), and close
  *     to naive's double accumulation. */
 #include "check.h"
+#include "tensor_compare.h"
 #include "internal.h"
 
 #if defined(_OPENMP)
@@ -119,67 +120,6 @@ static void run(const mt_backend *b, mt_op op, mt_tensor *out, const mt_tensor *
     mt_kernel_args args = {.op = op, .out = out, .src = {x, y, NULL}, .nsrc = y ? 2 : 1};
     args.params.dim = dim;
     CHECK_OK(mt_run_kernel(b, &args));
-}
-
-static float *host_of(const mt_tensor *t) {
-    float *h = malloc((size_t)mt_numel(t) * sizeof(float));
-    if (mt_to_host(t, h) != MT_OK) {
-        free(h);
-        return NULL;
-    }
-    return h;
-}
-
-/* ------------------------------------------------------------------ comparisons */
-typedef enum { CMP_BITS, CMP_ULP1, CMP_REL } cmp_mode;
-
-/* Distance in representable floats (same sign ordering as the reals). */
-static int64_t ulp_distance(float a, float b) {
-    int32_t ia, ib;
-    memcpy(&ia, &a, 4);
-    memcpy(&ib, &b, 4);
-    int64_t oa = ia < 0 ? (int64_t)INT32_MIN - ia : ia, ob = ib < 0 ? (int64_t)INT32_MIN - ib : ib;
-    return oa > ob ? oa - ob : ob - oa;
-}
-
-/* got against want element by element; rel: the tolerance of CMP_REL, relative to max(1, |want|). */
-static void compare(const char *what, const mt_tensor *got_t, const mt_tensor *want_t,
-                    cmp_mode mode, double rel) {
-    if (!got_t || !want_t) {
-        CHECK(0, "%s: missing output (%s)", what, mt_last_error());
-        return;
-    }
-    int64_t n = mt_numel(want_t), bad = 0, first = -1;
-    float *got = host_of(got_t), *want = host_of(want_t);
-    for (int64_t i = 0; got && want && i < n; i++) {
-        float g = got[i], w = want[i];
-        int ok;
-        if (isnan(w) || isnan(g))
-            ok = isnan(w) && isnan(g);
-        else if (mode == CMP_BITS)
-            ok = memcmp(&g, &w, sizeof g) == 0;
-        else if (mode == CMP_ULP1)
-            ok = ulp_distance(g, w) <= 1;
-        else
-            ok = fabs((double)g - w) <= rel * fmax(1.0, fabs((double)w));
-        if (!ok && bad++ == 0) first = i;
-    }
-    CHECK(got && want && bad == 0, "%s: %lld of %lld elements differ (first [%lld]: %.9g, want %.9g)",
-          what, (long long)bad, (long long)n, (long long)first,
-          first >= 0 ? (double)got[first] : 0.0, first >= 0 ? (double)want[first] : 0.0);
-    free(got);
-    free(want);
-}
-
-static void compare_bits(const char *what, const mt_tensor *a, const mt_tensor *b) {
-    compare(what, a, b, CMP_BITS, 0.0);
-}
-
-static const char *shape_str(int nd, const int64_t *shape) {
-    static char buf[4][MT_SHAPE_STR_LEN];
-    static int next;
-    next = (next + 1) % 4;
-    return mt_shape_str(nd, shape, buf[next], sizeof buf[next]);
 }
 
 /* ------------------------------------------------------------------ elementwise */

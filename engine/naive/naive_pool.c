@@ -12,54 +12,72 @@ static inline int64_t at4(const mt_tensor *t, int64_t b, int64_t c, int64_t h, i
            w * t->strides[3];
 }
 
+/* Window (i, j) of channel c of image b: the one at row-major ordinal n of a pooled grid
+ * (B,C,Ho,Wo), the shape of the forward output and of its gradient. Every kernel here loops over
+ * these ordinals, so each visits every window once in the same order. */
+typedef struct pool_window {
+    int64_t b, c, i, j;
+} pool_window;
+
+static pool_window window_at(const mt_tensor *grid, int64_t n) {
+    pool_window w;
+    w.j = n % grid->shape[3];
+    n /= grid->shape[3];
+    w.i = n % grid->shape[2];
+    n /= grid->shape[2];
+    w.c = n % grid->shape[1];
+    w.b = n / grid->shape[1];
+    return w;
+}
+
+/* Element (dh, dw) of window w of t (the pooling input or its gradient). */
+static inline int64_t in_window(const mt_tensor *t, pool_window w, int64_t kh, int64_t kw,
+                                int64_t dh, int64_t dw) {
+    return at4(t, w.b, w.c, w.i * kh + dh, w.j * kw + dw);
+}
+
 mt_status mt_naive_avgpool2d(const mt_kernel_args *args) {
     mt_tensor *out = args->out;         /* (B,C,Ho,Wo) */
     const mt_tensor *in = args->src[0]; /* (B,C,Ho*kh,Wo*kw) */
     const int64_t kh = args->params.kernel[0], kw = args->params.kernel[1];
     const float *id = in->storage->data;
     float *od = out->storage->data;
-    for (int64_t b = 0; b < out->shape[0]; b++)
-        for (int64_t c = 0; c < out->shape[1]; c++)
-            for (int64_t i = 0; i < out->shape[2]; i++)
-                for (int64_t j = 0; j < out->shape[3]; j++) {
-                    double acc = 0.0;
-                    for (int64_t dh = 0; dh < kh; dh++)
-                        for (int64_t dw = 0; dw < kw; dw++)
-                            acc += id[at4(in, b, c, i * kh + dh, j * kw + dw)];
-                    od[at4(out, b, c, i, j)] = (float)(acc / (double)(kh * kw));
-                }
+    for (int64_t n = 0; n < mt_numel(out); n++) {
+        pool_window w = window_at(out, n);
+        double acc = 0.0;
+        for (int64_t dh = 0; dh < kh; dh++)
+            for (int64_t dw = 0; dw < kw; dw++) acc += id[in_window(in, w, kh, kw, dh, dw)];
+        od[at4(out, w.b, w.c, w.i, w.j)] = (float)(acc / (double)(kh * kw));
+    }
     return MT_OK;
 }
 
 mt_status mt_naive_avgpool2d_back(const mt_kernel_args *args) {
-    mt_tensor *gin = args->out;          /* (B,C,H,W) */
-    const mt_tensor *g = args->src[0];   /* (B,C,H/kh,W/kw) */
+    mt_tensor *gin = args->out;        /* (B,C,H,W) */
+    const mt_tensor *g = args->src[0]; /* (B,C,H/kh,W/kw) */
     const int64_t kh = args->params.kernel[0], kw = args->params.kernel[1];
     const float *gd = g->storage->data;
     float *od = gin->storage->data;
-    for (int64_t b = 0; b < g->shape[0]; b++)
-        for (int64_t c = 0; c < g->shape[1]; c++)
-            for (int64_t i = 0; i < g->shape[2]; i++)
-                for (int64_t j = 0; j < g->shape[3]; j++) {
-                    /* every cell of the window contributed 1/(kh*kw) of the mean */
-                    float share = (float)((double)gd[at4(g, b, c, i, j)] / (double)(kh * kw));
-                    for (int64_t dh = 0; dh < kh; dh++)
-                        for (int64_t dw = 0; dw < kw; dw++)
-                            od[at4(gin, b, c, i * kh + dh, j * kw + dw)] = share;
-                }
+    for (int64_t n = 0; n < mt_numel(g); n++) {
+        pool_window w = window_at(g, n);
+        /* every cell of the window contributed 1/(kh*kw) of the mean */
+        float share = (float)((double)gd[at4(g, w.b, w.c, w.i, w.j)] / (double)(kh * kw));
+        for (int64_t dh = 0; dh < kh; dh++)
+            for (int64_t dw = 0; dw < kw; dw++) od[in_window(gin, w, kh, kw, dh, dw)] = share;
+    }
     return MT_OK;
 }
 
-/* The first maximum of window (i, j) in row-major window order, as (dh, dw). */
-static void window_argmax(const mt_tensor *in, int64_t b, int64_t c, int64_t i, int64_t j,
-                          int64_t kh, int64_t kw, int64_t *best_dh, int64_t *best_dw) {
+/* The first maximum of window w in row-major window order, as (dh, dw). */
+static void window_argmax(const mt_tensor *in, pool_window w, int64_t kh, int64_t kw,
+                          int64_t *best_dh, int64_t *best_dw) {
     const float *id = in->storage->data;
-    double best = id[at4(in, b, c, i * kh, j * kw)];
+    double best = id[in_window(in, w, kh, kw, 0, 0)];
     *best_dh = 0;
     *best_dw = 0;
     for (int64_t dh = 0; dh < kh; dh++)
         for (int64_t dw = 0; dw < kw; dw++) {
-            double x = id[at4(in, b, c, i * kh + dh, j * kw + dw)];
+            double x = id[in_window(in, w, kh, kw, dh, dw)];
             if (mt_beats_max(x, best)) {
                 best = x;
                 *best_dh = dh;
@@ -74,14 +92,12 @@ mt_status mt_naive_maxpool2d(const mt_kernel_args *args) {
     const int64_t kh = args->params.kernel[0], kw = args->params.kernel[1];
     const float *id = in->storage->data;
     float *od = out->storage->data;
-    for (int64_t b = 0; b < out->shape[0]; b++)
-        for (int64_t c = 0; c < out->shape[1]; c++)
-            for (int64_t i = 0; i < out->shape[2]; i++)
-                for (int64_t j = 0; j < out->shape[3]; j++) {
-                    int64_t dh, dw;
-                    window_argmax(in, b, c, i, j, kh, kw, &dh, &dw);
-                    od[at4(out, b, c, i, j)] = id[at4(in, b, c, i * kh + dh, j * kw + dw)];
-                }
+    for (int64_t n = 0; n < mt_numel(out); n++) {
+        pool_window w = window_at(out, n);
+        int64_t dh, dw;
+        window_argmax(in, w, kh, kw, &dh, &dw);
+        od[at4(out, w.b, w.c, w.i, w.j)] = id[in_window(in, w, kh, kw, dh, dw)];
+    }
     return MT_OK;
 }
 
@@ -92,17 +108,14 @@ mt_status mt_naive_maxpool2d_back(const mt_kernel_args *args) {
     const int64_t kh = args->params.kernel[0], kw = args->params.kernel[1];
     const float *gd = g->storage->data;
     float *od = gin->storage->data;
-    for (int64_t b = 0; b < g->shape[0]; b++)
-        for (int64_t c = 0; c < g->shape[1]; c++)
-            for (int64_t i = 0; i < g->shape[2]; i++)
-                for (int64_t j = 0; j < g->shape[3]; j++) {
-                    int64_t mh, mw;
-                    window_argmax(in, b, c, i, j, kh, kw, &mh, &mw);
-                    float gv = gd[at4(g, b, c, i, j)];
-                    for (int64_t dh = 0; dh < kh; dh++)
-                        for (int64_t dw = 0; dw < kw; dw++)
-                            od[at4(gin, b, c, i * kh + dh, j * kw + dw)] =
-                                (dh == mh && dw == mw) ? gv : 0.0f;
-                }
+    for (int64_t n = 0; n < mt_numel(g); n++) {
+        pool_window w = window_at(g, n);
+        int64_t mh, mw;
+        window_argmax(in, w, kh, kw, &mh, &mw);
+        float gv = gd[at4(g, w.b, w.c, w.i, w.j)];
+        for (int64_t dh = 0; dh < kh; dh++)
+            for (int64_t dw = 0; dw < kw; dw++)
+                od[in_window(gin, w, kh, kw, dh, dw)] = (dh == mh && dw == mw) ? gv : 0.0f;
+    }
     return MT_OK;
 }

@@ -451,6 +451,37 @@ static void test_reduce_special_values(void) {
     run(OMP, MT_OP_SUM, r, a, NULL, 0);
     run(NAIVE, MT_OP_SUM, want, a, NULL, 0);
     compare_bits("sum of -0.0", r, want);
+    /* Long rows take max's fast path (vmaxps, NaN flagged by a running sum): a NaN anywhere, an
+     * inf and a -inf (whose sum is NaN too), and zeros of both signs must give what the exact
+     * lane-by-lane fold gives on the strided layout (bits) and what naive gives (value). */
+    int64_t L = 4096 + 300, shape2[2] = {2, L}, one2[2] = {2, 1}, rshape[2] = {L, 2};
+    float *y = malloc((size_t)(2 * L) * sizeof(float));
+    for (int c = 0; c < 5; c++) {
+        for (int64_t i = 0; i < 2 * L; i++)
+            y[i] = c == 4 ? (i % 3 ? -0.0f : 0.0f) : (float)((double)(i % 97) / 97.0 - 2.0);
+        if (c == 0) y[5] = NAN;           /* first full block */
+        if (c == 1) y[L + 4100] = NAN;    /* the partial block of row 1 */
+        if (c == 2) y[4095] = y[L + 63] = NAN;
+        if (c == 3) y[7] = INFINITY, y[9] = -INFINITY, y[L + 100] = -INFINITY;
+        mt_tensor *rows = mt_from_array(ctx, 2, shape2, y);
+        /* the same values stored transposed: the strided loop */
+        float *yt = malloc((size_t)(2 * L) * sizeof(float));
+        for (int64_t i = 0; i < L; i++) yt[i * 2] = y[i], yt[i * 2 + 1] = y[L + i];
+        int perm[2] = {1, 0};
+        mt_tensor *cols = mt_permute(ctx, mt_from_array(ctx, 2, rshape, yt), perm);
+        free(yt);
+        mt_tensor *g1 = make_out(ctx, 2, one2, 0), *g2 = make_out(ctx, 2, one2, 0);
+        mt_tensor *w = make_out(ctx, 2, one2, 0);
+        run(OMP, MT_OP_MAX, g1, rows, NULL, 1);
+        run(OMP, MT_OP_MAX, g2, cols, NULL, 1);
+        run(NAIVE, MT_OP_MAX, w, rows, NULL, 1);
+        char what[64];
+        snprintf(what, sizeof what, "max of long rows, case %d, contiguous vs strided", c);
+        compare_bits(what, g1, g2);
+        snprintf(what, sizeof what, "max of long rows, case %d, vs naive", c);
+        compare(what, g1, w, c == 4 ? CMP_REL : CMP_BITS, 0.0);
+    }
+    free(y);
     mt_ctx_free(ctx);
 }
 

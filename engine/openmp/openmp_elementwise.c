@@ -7,9 +7,11 @@
  * backend's double-then-round (+, *, /, sqrt, comparisons: double has more than 2p+2 bits, so
  * rounding twice is exact) it is done in float; sqrtf vectorises because these files are built with
  * -fno-math-errno (CMakeLists.txt). inv_back and is_close are done in double because their float
- * forms would round an intermediate; exp, log, sigmoid and sigmoid_back use the vectorisable
- * double-precision functions of openmp_vmath.h (within 1 ulp of naive). Every element's value
- * depends only on its inputs, so the chunking cannot change any bit. */
+ * forms would round an intermediate; log and sigmoid_back use the vectorisable double-precision
+ * functions of openmp_vmath.h (within 1 ulp of naive), exp and sigmoid its float32 ones (exp within
+ * 1 ulp, sigmoid within 2), vectorised by hand on contiguous runs with the same bits as their
+ * scalar forms on the other loop shapes. Every element's value depends only on its inputs, so the
+ * chunking cannot change any bit. */
 #include "openmp.h"
 #include "../scalar_ops.h"
 #include "openmp_iter.h"
@@ -89,9 +91,15 @@ static void map_run(mt_op op, int64_t n, const float *a, int64_t sa, float *o, i
     case MT_OP_ID: MAP_RUN(x); break;
     case MT_OP_INV: MAP_RUN(1.0f / x); break;
     case MT_OP_RELU: MAP_RUN(x > 0.0f ? x : 0.0f); break;
-    case MT_OP_SIGMOID: MAP_RUN((float)mt_vm_sigmoid_d(x)); break;
+    case MT_OP_SIGMOID:
+        if (sa == 1 && so == 1) mt_vm_sigmoidf_run(n, a, o);
+        else MAP_RUN(mt_vm_sigmoidf(x));
+        break;
     case MT_OP_LOG: MAP_RUN((float)mt_vm_logf_d(x)); break;
-    case MT_OP_EXP: MAP_RUN((float)mt_vm_expf_d(x)); break;
+    case MT_OP_EXP:
+        if (sa == 1 && so == 1) mt_vm_expf_run(n, a, o);
+        else MAP_RUN(mt_vm_expf(x));
+        break;
     case MT_OP_SQRT: MAP_RUN(sqrtf(x)); break;
     default: break; /* mt_omp_map rejects other ops before any run */
     }

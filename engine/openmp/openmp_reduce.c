@@ -24,6 +24,9 @@
 #include "openmp_iter.h"
 
 #include <math.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #define LANES 64             /* enough independent vector chains to hide the fold's latency */
 #define RB ((int64_t)4096)   /* block length; a multiple of LANES */
@@ -31,7 +34,7 @@
 #define MAX_BLOCKS_BUF 1024  /* block values buffered at once when blocks run in parallel */
 
 /* One block of the definition above, for each op and loop shape:
- *   NAME_contig(x, len):           x[0..len) contiguous
+ *   NAME_contig(x, len):           x[0..len) contiguous (defined after the macro)
  *   NAME_strided(x, sk, len):      x[k * sk]
  *   NAME_tiled(x, sk, len, nt, bt): nt outputs side by side (stride 1), output t reads
  *                                   x[k * sk + t]; block values into bt[0..nt)
@@ -48,22 +51,6 @@
             }                                                                                  \
         }                                                                                      \
         return lane[0];                                                                        \
-    }                                                                                          \
-    static double NAME##_contig(const float *x, int64_t len) {                                 \
-        T lane[LANES];                                                                         \
-        for (int j = 0; j < LANES; j++) lane[j] = (INIT);                                      \
-        int64_t k = 0;                                                                         \
-        for (; k + LANES <= len; k += LANES) {                                                 \
-            _Pragma("omp simd") for (int j = 0; j < LANES; j++) {                              \
-                T acc = lane[j], y = x[k + j];                                                 \
-                lane[j] = (FOLD);                                                              \
-            }                                                                                  \
-        }                                                                                      \
-        for (int j = 0; k + j < len; j++) {                                                    \
-            T acc = lane[j], y = x[k + j];                                                     \
-            lane[j] = (FOLD);                                                                  \
-        }                                                                                      \
-        return NAME##_tree(lane, len < LANES ? (int)len : LANES);                              \
     }                                                                                          \
     static double NAME##_strided(const float *x, int64_t sk, int64_t len) {                    \
         T lane[LANES];                                                                         \
@@ -99,6 +86,122 @@
 DEFINE_BLOCK_KERNELS(sum, double, 0.0, acc + y)
 DEFINE_BLOCK_KERNELS(prod, double, 1.0, acc * y)
 DEFINE_BLOCK_KERNELS(max, float, -INFINITY, ((y > acc) | (y != y)) ? y : acc)
+
+#if defined(__AVX512F__)
+/* The contiguous block with the LANES lanes in registers: vector q holds lanes q W .. q W + W - 1
+ * (W = 8 doubles or 16 floats), so lane j still folds elements j, j + LANES, ...; the last partial
+ * row of LANES is a masked load that fills the missing elements with the identity (a no-op fold,
+ * as above). The tree's first steps pair whole vectors (lane j with j + h for h >= W), the rest
+ * runs on the stored lanes. Same order, same bits as the portable form. */
+#define VD (LANES / 8)  /* double vectors */
+#define VF (LANES / 16) /* float vectors */
+#define DEFINE_CONTIG_DOUBLE(NAME, INIT, VFOLD, FOLD)                                        \
+    static double NAME##_contig(const float *x, int64_t len) {                                \
+        __m512d l[VD];                                                                       \
+        for (int q = 0; q < VD; q++) l[q] = _mm512_set1_pd(INIT);                             \
+        int64_t k = 0;                                                                       \
+        for (; k + LANES <= len; k += LANES)                                                 \
+            for (int q = 0; q < VD; q++)                                                     \
+                l[q] = VFOLD(l[q], _mm512_cvtps_pd(_mm256_loadu_ps(x + k + 8 * q)));         \
+        for (int q = 0; q < VD && k + 8 * q < len; q++) {                                    \
+            int64_t left = len - k - 8 * q;                                                 \
+            __mmask8 m = (__mmask8)(left >= 8 ? 0xFF : (1u << left) - 1u);                   \
+            __m256 y = _mm256_mask_loadu_ps(_mm256_set1_ps((float)(INIT)), m, x + k + 8 * q); \
+            l[q] = VFOLD(l[q], _mm512_cvtps_pd(y));                                          \
+        }                                                                                    \
+        for (int h = VD / 2; h >= 1; h /= 2)                                                 \
+            for (int q = 0; q < h; q++) l[q] = VFOLD(l[q], l[q + h]);                        \
+        double lane[8];                                                                      \
+        _mm512_storeu_pd(lane, l[0]);                                                        \
+        for (int h = 4; h >= 1; h /= 2)                                                      \
+            for (int j = 0; j < h; j++) {                                                    \
+                double acc = lane[j], y = lane[j + h];                                       \
+                lane[j] = (FOLD);                                                            \
+            }                                                                                \
+        return lane[0];                                                                      \
+    }
+DEFINE_CONTIG_DOUBLE(sum, 0.0, _mm512_add_pd, acc + y)
+DEFINE_CONTIG_DOUBLE(prod, 1.0, _mm512_mul_pd, acc * y)
+
+/* The max fold on 16 lanes: y where y > acc or y is NaN, else acc (not vmaxps, which differs on
+ * a NaN acc and on signed zeros). */
+static inline __m512 max_vfold(__m512 acc, __m512 y) {
+    __mmask16 take = _mm512_cmp_ps_mask(y, acc, _CMP_GT_OQ) | _mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q);
+    return _mm512_mask_blend_ps(take, acc, y);
+}
+
+static double max_contig_exact(const float *x, int64_t len) {
+    __m512 l[VF];
+    for (int q = 0; q < VF; q++) l[q] = _mm512_set1_ps(-INFINITY);
+    int64_t k = 0;
+    for (; k + LANES <= len; k += LANES)
+        for (int q = 0; q < VF; q++) l[q] = max_vfold(l[q], _mm512_loadu_ps(x + k + 16 * q));
+    for (int q = 0; q < VF && k + 16 * q < len; q++) {
+        int64_t left = len - k - 16 * q;
+        __mmask16 m = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+        l[q] = max_vfold(l[q], _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, x + k + 16 * q));
+    }
+    for (int h = VF / 2; h >= 1; h /= 2)
+        for (int q = 0; q < h; q++) l[q] = max_vfold(l[q], l[q + h]);
+    float lane[16];
+    _mm512_storeu_ps(lane, l[0]);
+    for (int h = 8; h >= 1; h /= 2)
+        for (int j = 0; j < h; j++) {
+            float acc = lane[j], y = lane[j + h];
+            lane[j] = ((y > acc) | (y != y)) ? y : acc;
+        }
+    return lane[0];
+}
+/* The same block, fast when it holds no NaN: vmaxps(y, acc) is y > acc ? y : acc, the fold itself
+ * for non-NaN y, in one short-latency operation; a running sum of the elements flags a NaN (or an
+ * inf - inf, harmlessly), and such a block is redone by max_contig_exact. */
+static double max_contig(const float *x, int64_t len) {
+    if (len < LANES) return max_contig_exact(x, len);
+    __m512 l[VF], s[VF];
+    for (int q = 0; q < VF; q++) l[q] = _mm512_set1_ps(-INFINITY), s[q] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + LANES <= len; k += LANES)
+        for (int q = 0; q < VF; q++) {
+            __m512 y = _mm512_loadu_ps(x + k + 16 * q);
+            l[q] = _mm512_max_ps(y, l[q]);
+            s[q] = _mm512_add_ps(s[q], y);
+        }
+    __mmask16 nan = 0;
+    for (int q = 0; q < VF; q++) nan |= _mm512_cmp_ps_mask(s[q], s[q], _CMP_UNORD_Q);
+    if (nan || k < len) return max_contig_exact(x, len);
+    for (int h = VF / 2; h >= 1; h /= 2)
+        for (int q = 0; q < h; q++) l[q] = max_vfold(l[q], l[q + h]);
+    float lane[16];
+    _mm512_storeu_ps(lane, l[0]);
+    for (int h = 8; h >= 1; h /= 2)
+        for (int j = 0; j < h; j++) {
+            float acc = lane[j], y = lane[j + h];
+            lane[j] = ((y > acc) | (y != y)) ? y : acc;
+        }
+    return lane[0];
+}
+#else
+#define DEFINE_CONTIG(NAME, T, INIT, FOLD)                                                     \
+    static double NAME##_contig(const float *x, int64_t len) {                                 \
+        T lane[LANES];                                                                         \
+        for (int j = 0; j < LANES; j++) lane[j] = (INIT);                                      \
+        int64_t k = 0;                                                                         \
+        for (; k + LANES <= len; k += LANES) {                                                 \
+            _Pragma("omp simd") for (int j = 0; j < LANES; j++) {                              \
+                T acc = lane[j], y = x[k + j];                                                 \
+                lane[j] = (FOLD);                                                              \
+            }                                                                                  \
+        }                                                                                      \
+        for (int j = 0; k + j < len; j++) {                                                    \
+            T acc = lane[j], y = x[k + j];                                                     \
+            lane[j] = (FOLD);                                                                  \
+        }                                                                                      \
+        return NAME##_tree(lane, len < LANES ? (int)len : LANES);                              \
+    }
+DEFINE_CONTIG(sum, double, 0.0, acc + y)
+DEFINE_CONTIG(prod, double, 1.0, acc * y)
+DEFINE_CONTIG(max, float, -INFINITY, ((y > acc) | (y != y)) ? y : acc)
+#endif
 
 typedef struct reducer {
     double init;

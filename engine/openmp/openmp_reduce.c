@@ -18,7 +18,7 @@
  *   contiguous: the reduced dim has stride 1: per output, LANES-wide vector folds;
  *   tiled: the reduced dim is strided but the outputs' innermost dim is contiguous in the input
  *          (sum over rows of a row-major matrix): TILE neighbouring outputs advance together,
- *          one vector fold per input row;
+ *          one vector fold per input row (with AVX-512, one lane's rows at a time);
  *   strided: anything else, one element at a time in the same lane order. */
 #include "openmp.h"
 #include "openmp_iter.h"
@@ -30,7 +30,7 @@
 
 #define LANES 64             /* enough independent vector chains to hide the fold's latency */
 #define RB ((int64_t)4096)   /* block length; a multiple of LANES */
-#define TILE 64              /* outputs per tile in the tiled shape (LANES x TILE accumulators) */
+#define TILE 128             /* outputs per tile in the tiled shape (LANES x TILE accumulators) */
 #define MAX_BLOCKS_BUF 1024  /* block values buffered at once when blocks run in parallel */
 
 /* One block of the definition above, for each op and loop shape:
@@ -60,27 +60,6 @@
             lane[k % LANES] = (FOLD);                                                          \
         }                                                                                      \
         return NAME##_tree(lane, len < LANES ? (int)len : LANES);                              \
-    }                                                                                          \
-    static void NAME##_tiled(const float *x, int64_t sk, int64_t len, int nt, double *bt) {    \
-        T lane[LANES][TILE];                                                                   \
-        int u = len < LANES ? (int)len : LANES;                                                \
-        for (int j = 0; j < u; j++)                                                            \
-            for (int t = 0; t < nt; t++) lane[j][t] = (INIT);                                  \
-        for (int64_t k = 0; k < len; k++) {                                                    \
-            T *l = lane[k % LANES];                                                            \
-            const float *row = x + k * sk;                                                     \
-            _Pragma("omp simd") for (int t = 0; t < nt; t++) {                                 \
-                T acc = l[t], y = row[t];                                                      \
-                l[t] = (FOLD);                                                                 \
-            }                                                                                  \
-        }                                                                                      \
-        for (int h = LANES / 2; h >= 1; h /= 2)                                                \
-            for (int j = 0; j < h && j + h < u; j++)                                           \
-                _Pragma("omp simd") for (int t = 0; t < nt; t++) {                             \
-                    T acc = lane[j][t], y = lane[j + h][t];                                    \
-                    lane[j][t] = (FOLD);                                                       \
-                }                                                                              \
-        for (int t = 0; t < nt; t++) bt[t] = lane[0][t];                                       \
     }
 
 DEFINE_BLOCK_KERNELS(sum, double, 0.0, acc + y)
@@ -180,7 +159,99 @@ static double max_contig(const float *x, int64_t len) {
         }
     return lane[0];
 }
+
+/* The tiled block lane by lane: lane j's accumulators for the nt outputs (TILE / 8 double or
+ * TILE / 16 float vectors) stay in registers while it folds its rows j, j + LANES, ... in order;
+ * then they go to the lane array and the tree runs on it. Same order, same bits as the portable
+ * form, which walks the rows in order instead and keeps all LANES x TILE accumulators in memory:
+ * their loads and stores, not the input, bounded it (a sum over the rows of a (1024, 1024) matrix
+ * ran at half memcpy's speed). The outputs past nt are masked off. */
+#define TV_D (TILE / 8)
+#define DEFINE_TILED_DOUBLE(NAME, INIT, VFOLD)                                                 \
+    static void NAME##_tiled_lanes(const float *x, int64_t sk, int64_t len, int nt,            \
+                                   double *bt) {                                               \
+        static _Thread_local double lane[LANES][TILE] __attribute__((aligned(64)));            \
+        __mmask8 m[TV_D];                                                                      \
+        for (int q = 0; q < TV_D; q++) {                                                       \
+            int left = nt - 8 * q;                                                             \
+            m[q] = (__mmask8)(left >= 8 ? 0xFF : left <= 0 ? 0 : (1u << left) - 1u);           \
+        }                                                                                      \
+        int u = len < LANES ? (int)len : LANES;                                                \
+        for (int j = 0; j < u; j++) {                                                          \
+            __m512d a[TV_D];                                                                   \
+            for (int q = 0; q < TV_D; q++) a[q] = _mm512_set1_pd(INIT);                        \
+            for (int64_t k = j; k < len; k += LANES) {                                         \
+                const float *row = x + k * sk;                                                 \
+                for (int q = 0; q < TV_D; q++)                                                 \
+                    a[q] = VFOLD(a[q], _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m[q], row + 8 * q))); \
+            }                                                                                  \
+            for (int q = 0; q < TV_D; q++) _mm512_store_pd(&lane[j][8 * q], a[q]);            \
+        }                                                                                      \
+        for (int h = LANES / 2; h >= 1; h /= 2)                                                \
+            for (int j = 0; j < h && j + h < u; j++)                                           \
+                for (int q = 0; q < TV_D; q++)                                                 \
+                    _mm512_store_pd(&lane[j][8 * q],                                           \
+                                    VFOLD(_mm512_load_pd(&lane[j][8 * q]),                     \
+                                          _mm512_load_pd(&lane[j + h][8 * q])));               \
+        for (int t = 0; t < nt; t++) bt[t] = lane[0][t];                                       \
+    }
+DEFINE_TILED_DOUBLE(sum, 0.0, _mm512_add_pd)
+DEFINE_TILED_DOUBLE(prod, 1.0, _mm512_mul_pd)
+
+#define TV_F (TILE / 16)
+static void max_tiled_lanes(const float *x, int64_t sk, int64_t len, int nt, double *bt) {
+    static _Thread_local float lane[LANES][TILE] __attribute__((aligned(64)));
+    __mmask16 m[TV_F];
+    for (int q = 0; q < TV_F; q++) {
+        int left = nt - 16 * q;
+        m[q] = (__mmask16)(left >= 16 ? 0xFFFF : left <= 0 ? 0 : (1u << left) - 1u);
+    }
+    int u = len < LANES ? (int)len : LANES;
+    for (int j = 0; j < u; j++) {
+        __m512 a[TV_F];
+        for (int q = 0; q < TV_F; q++) a[q] = _mm512_set1_ps(-INFINITY);
+        for (int64_t k = j; k < len; k += LANES) {
+            const float *row = x + k * sk;
+            for (int q = 0; q < TV_F; q++)
+                a[q] = max_vfold(a[q], _mm512_maskz_loadu_ps(m[q], row + 16 * q));
+        }
+        for (int q = 0; q < TV_F; q++) _mm512_store_ps(&lane[j][16 * q], a[q]);
+    }
+    for (int h = LANES / 2; h >= 1; h /= 2)
+        for (int j = 0; j < h && j + h < u; j++)
+            for (int q = 0; q < TV_F; q++)
+                _mm512_store_ps(&lane[j][16 * q], max_vfold(_mm512_load_ps(&lane[j][16 * q]),
+                                                            _mm512_load_ps(&lane[j + h][16 * q])));
+    for (int t = 0; t < nt; t++) bt[t] = lane[0][t];
+}
+#define sum_tiled_fast sum_tiled_lanes
+#define prod_tiled_fast prod_tiled_lanes
+#define max_tiled_fast max_tiled_lanes
 #else
+/* The tiled block row by row: all LANES x nt accumulators live in memory. */
+#define DEFINE_TILED(NAME, T, INIT, FOLD)                                                      \
+    static void NAME##_tiled(const float *x, int64_t sk, int64_t len, int nt, double *bt) {    \
+        T lane[LANES][TILE];                                                                   \
+        int u = len < LANES ? (int)len : LANES;                                                \
+        for (int j = 0; j < u; j++)                                                            \
+            for (int t = 0; t < nt; t++) lane[j][t] = (INIT);                                  \
+        for (int64_t k = 0; k < len; k++) {                                                    \
+            T *l = lane[k % LANES];                                                            \
+            const float *row = x + k * sk;                                                     \
+            _Pragma("omp simd") for (int t = 0; t < nt; t++) {                                 \
+                T acc = l[t], y = row[t];                                                      \
+                l[t] = (FOLD);                                                                 \
+            }                                                                                  \
+        }                                                                                      \
+        for (int h = LANES / 2; h >= 1; h /= 2)                                                \
+            for (int j = 0; j < h && j + h < u; j++)                                           \
+                _Pragma("omp simd") for (int t = 0; t < nt; t++) {                             \
+                    T acc = lane[j][t], y = lane[j + h][t];                                    \
+                    lane[j][t] = (FOLD);                                                       \
+                }                                                                              \
+        for (int t = 0; t < nt; t++) bt[t] = lane[0][t];                                       \
+    }
+
 #define DEFINE_CONTIG(NAME, T, INIT, FOLD)                                                     \
     static double NAME##_contig(const float *x, int64_t len) {                                 \
         T lane[LANES];                                                                         \
@@ -201,6 +272,12 @@ static double max_contig(const float *x, int64_t len) {
 DEFINE_CONTIG(sum, double, 0.0, acc + y)
 DEFINE_CONTIG(prod, double, 1.0, acc * y)
 DEFINE_CONTIG(max, float, -INFINITY, ((y > acc) | (y != y)) ? y : acc)
+DEFINE_TILED(sum, double, 0.0, acc + y)
+DEFINE_TILED(prod, double, 1.0, acc * y)
+DEFINE_TILED(max, float, -INFINITY, ((y > acc) | (y != y)) ? y : acc)
+#define sum_tiled_fast sum_tiled
+#define prod_tiled_fast prod_tiled
+#define max_tiled_fast max_tiled
 #endif
 
 typedef struct reducer {
@@ -216,9 +293,9 @@ static double fold_prod(double acc, double y) { return acc * y; }
 static double fold_max(double acc, double y) { return (y > acc || isnan(y)) ? y : acc; }
 
 static const reducer REDUCERS[3] = {
-    {0.0, fold_sum, sum_contig, sum_strided, sum_tiled},
-    {1.0, fold_prod, prod_contig, prod_strided, prod_tiled},
-    {-(double)INFINITY, fold_max, max_contig, max_strided, max_tiled},
+    {0.0, fold_sum, sum_contig, sum_strided, sum_tiled_fast},
+    {1.0, fold_prod, prod_contig, prod_strided, prod_tiled_fast},
+    {-(double)INFINITY, fold_max, max_contig, max_strided, max_tiled_fast},
 };
 
 /* One output: its L inputs start at x and step by sk. */

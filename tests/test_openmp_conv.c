@@ -187,6 +187,70 @@ static void test_vs_naive(void) {
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) check_case(&CASES[i]);
 }
 
+/* Cases the direct kernel takes (openmp_conv_direct.c: stride 1, the output as large as the input,
+ * few output channels): its output channel panels (1, 2, 3, 4, 5, 8, 9, 16, 24 channels), images of
+ * fewer than 16 positions or of whole vectors or leaving 1, 2 or 4 vectors after tiles of 3,
+ * taps past the image on every side, conv1d, and a forward and back_input chain long enough to
+ * be near its bound. */
+static const conv_case DIRECT[] = {
+    {"2d direct, 1 channel, image under a vector", 2, 2, 1, 3, 4, 1, 3, 3, {0}, {0}, 0},
+    {"2d direct, 2 channels", 2, 3, 2, 7, 9, 2, 2, 3, {0}, {0}, 0},
+    {"2d direct, 3 channels, 1 vector left", 2, 2, 3, 8, 8, 3, 3, 3, {0}, {0}, 0}, /* 4 = 3 + 1 */
+    {"2d direct, 4 channels, 28 x 28", 2, 3, 1, 28, 28, 4, 3, 3, {0}, {0}, 0},
+    {"2d direct, 5 channels, 2 vectors left", 2, 2, 2, 10, 8, 5, 4, 2, {0}, {0}, 0},
+    {"2d direct, 8 channels", 2, 2, 4, 20, 20, 8, 4, 4, {0}, {0}, 0},
+    {"2d direct, 9 channels", 2, 2, 3, 12, 16, 9, 3, 5, {0}, {0}, 0},
+    {"2d direct, 16 channels, long chain", 2, 2, 16, 9, 9, 16, 4, 4, {0}, {0}, 0},
+    {"2d direct, 24 channels (3 panels)", 2, 2, 3, 8, 8, 24, 3, 3, {0}, {0}, 0},
+    {"2d direct, reverse", 2, 2, 3, 11, 13, 8, 3, 4, {0}, {0}, 1},
+    {"2d direct, kernel wider than the input", 2, 2, 2, 3, 5, 6, 5, 7, {0}, {0}, 0},
+    {"2d direct, pytorch same padding", 2, 2, 3, 13, 10, 8, 3, 5, {1, 1}, {1, 2}, 0},
+    {"1d direct", 1, 3, 4, 1, 37, 8, 1, 5, {0}, {0}, 0},
+    {"1d direct, reverse", 1, 2, 2, 1, 64, 3, 1, 3, {0}, {0}, 1},
+    {"1d direct, pytorch same padding", 1, 2, 3, 1, 30, 5, 1, 7, {1, 0}, {3, 0}, 0},
+};
+
+/* The direct kernel against the product path, bit for bit: the same inputs into a contiguous
+ * output (the direct kernel) and into a permuted one (which it does not take: the product runs).
+ * Both compute the FMA chain over (c, kh, kw) with the taps outside the image as zeros; a weight
+ * of +inf makes those zeros show (0 * inf is NaN), so a kernel that skipped them would differ. */
+static void test_direct_vs_product(void) {
+    for (size_t i = 0; i < sizeof DIRECT / sizeof DIRECT[0]; i++) {
+        const conv_case *c = &DIRECT[i];
+        conv_shapes s = shapes_of(c);
+        mt_op_params p = params_of(c);
+        for (int inf = 0; inf < 2; inf++) {
+            mt_ctx *ctx = mt_ctx_new(OMP);
+            mt_tensor *x = make_tensor(ctx, s.nd, s.x, -1, 1, &RNG, 0);
+            mt_tensor *w = make_tensor(ctx, s.nd, s.w, -1, 1, &RNG, 0);
+            mt_tensor *g = make_tensor(ctx, s.nd, s.y, -1, 1, &RNG, 0);
+            if (inf) w->storage->data[mt_numel(w) / 2] = INFINITY;
+            const int64_t *out_shape[2] = {s.y, s.x};
+            const mt_tensor *srcs[2][2] = {{x, w}, {g, w}};
+            for (int k = 0; k < 2; k++) {
+                mt_op op = OPS[c->nsp - 1][k];
+                mt_tensor *direct = make_out(ctx, s.nd, out_shape[k], 0);
+                mt_tensor *product = make_out(ctx, s.nd, out_shape[k], 1);
+                CHECK_OK(run(OMP, op, &p, direct, srcs[k][0], srcs[k][1]));
+                CHECK_OK(run(OMP, op, &p, product, srcs[k][0], srcs[k][1]));
+                char what[200];
+                snprintf(what, sizeof what, "%s%s: %s, direct vs product", c->what,
+                         inf ? " (an inf weight)" : "", mt_op_name(op));
+                compare(what, direct, product, 0.0);
+                if (!inf) {
+                    mt_tensor *want = make_out(ctx, s.nd, out_shape[k], 0);
+                    CHECK_OK(run(NAIVE, op, &p, want, srcs[k][0], srcs[k][1]));
+                    double terms = (double)((k ? c->Cout : c->Cin) * c->KH * c->KW);
+                    snprintf(what, sizeof what, "%s: %s, direct vs naive", c->what,
+                             mt_op_name(op));
+                    compare(what, direct, want, 1e-5 * fmax(1.0, sqrt(terms) / 4));
+                }
+            }
+            mt_ctx_free(ctx);
+        }
+    }
+}
+
 /* MiniTorch's oracle through the public API: in [0,1,2,3], w [1,2,3] -> [8,14,8,3]; anchored right
  * (reverse), out[t] = sum_k in[t-k] w[k] -> [0,1,4,10]. Small integers: exact. */
 static void test_minitorch_oracle(void) {
@@ -212,6 +276,8 @@ static const conv_case BIG[] = {
     {"2d stride 2 pad 1", 2, 8, 16, 40, 40, 16, 3, 3, {2, 2}, {1, 1}, 0},
     {"1d reverse", 1, 8, 32, 1, 256, 32, 1, 5, {0}, {0}, 1},
     {"2d few channels", 2, 8, 3, 64, 64, 8, 5, 5, {0}, {0}, 0},
+    /* the direct kernel: 2 images over 4 and 6 items, each image cut into runs of tiles */
+    {"2d direct, batch 2", 2, 2, 8, 32, 32, 8, 4, 4, {0}, {0}, 0},
 };
 
 static void test_thread_invariance(void) {
@@ -256,6 +322,7 @@ int main(void) {
     mt_rng_seed(&RNG, 20240611);
     test_minitorch_oracle();
     test_vs_naive();
+    test_direct_vs_product();
     test_thread_invariance();
     return check_summary("test_openmp_conv");
 }

@@ -7,6 +7,11 @@
  *   back_input   gin[b] (Cin, HW)  = weight^T (Cin, Cout KK) @ lowering'(grad_out[b]) (Cout KK, HW)
  *   back_weight  gw^T (Cin KK, Cout) = sum over b of lowering(input[b]) (Cin KK, T) @ grad_out[b]^T
  *
+ * Small forward and back_input convolutions whose grid is their source's (stride 1, the output as
+ * large as the input: MiniTorch's forms, PyTorch's with "same" padding) run the direct kernel
+ * instead (openmp_conv_direct.c: no band copy, no packing, no dropped columns), which computes the
+ * same chains, so the same bits.
+ *
  * back_input is a gather: each input element sums what it fed, through the inverse position map,
  * so it is a convolution of grad_out like the forward one and no element is scattered to. For
  * stride s > 1 its source is grad_out dilated by s, and its product spends s^2 times the useful
@@ -245,10 +250,33 @@ static int band_item(void *ctx, int64_t q) {
     return 0;
 }
 
+/* The direct kernel's form of a job, when its grid is its source's (stride 1, the output as large
+ * as the source) and both have contiguous planes. */
+static bool direct_form(const band_job *j, mt_conv_direct *d) {
+    const mt_conv_plan *p = &j->p;
+    if (p->ah.mul != 1 || p->aw.mul != 1 || p->ah.div != 1 || p->aw.div != 1 || p->Th != p->Hs ||
+        p->Tw != p->Ws || p->sx != 1 || (p->Hs > 1 && p->sy != p->Ws) ||
+        !positions_merge(&j->out) || j->out.s[3] != 1)
+        return false;
+    *d = (mt_conv_direct){.src = p->src, .sb = p->sb, .sc = p->sc, .w = j->w, .w_rs = j->w_rs,
+                          .out = j->out.p, .ob = j->out.s[0], .oc = j->out.s[1], .B = j->B,
+                          .C = p->C, .M = j->M, .H = p->Hs, .W = p->Ws, .KH = p->KH, .KW = p->KW,
+                          .dh0 = p->ah.base, .dhk = p->ah.kdir, .dw0 = p->aw.base,
+                          .dwk = p->aw.kdir};
+    return mt_conv_direct_fits(d);
+}
+
 static mt_status run_bands(band_job *j, const char *op) {
     const mt_conv_plan *p = &j->p;
     j->identity = plan_is_identity(p);
     bool parallel = want_threads(j->B * j->M * p->C * p->KH * p->KW * p->Th * p->Tw);
+    mt_conv_direct d;
+    if (direct_form(j, &d)) {
+        if (mt_conv_direct_run(&d, parallel))
+            return mt_fail(MT_ERR_OOM, "openmp %s: out of memory for the direct kernel's tables",
+                           op);
+        return MT_OK;
+    }
     j->bp = plan_bands(p, j->M, j->B, parallel ? 2 * (int64_t)omp_get_max_threads() : 1);
     if (mt_omp_for(j->bp.ngroups * j->bp.nbands, parallel, band_item, j))
         return mt_fail(MT_ERR_OOM, "openmp %s: out of memory for the per-thread workspaces", op);

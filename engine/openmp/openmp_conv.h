@@ -71,4 +71,31 @@ void mt_conv_pad_band(const mt_conv_plan *p, const mt_conv_band *bd, int64_t c0,
 void mt_conv_band_rows(const mt_conv_plan *p, const mt_conv_band *bd, int64_t c0, int64_t r0,
                        int64_t r1, int64_t *rows);
 
+/* A convolution computed directly (openmp_conv_direct.c): output (B, M, H, W) on the source's
+ * grid, out[b][o][th][tw] = chain over r = (c, kh, kw) of w[o][r] * src[b][c][th + dh][tw + dw],
+ * dh = dh0 + kh dhk, dw = dw0 + kw dwk, zero where that is outside the image: the forward and
+ * back_input forms whose grid is the source's (stride 1, the output as large as the source). */
+typedef struct mt_conv_direct {
+    const float *src; /* (B, C, H W): each plane contiguous */
+    int64_t sb, sc;
+    const float *w; /* (M, C KH KW), row stride w_rs */
+    int64_t w_rs;
+    float *out; /* (B, M, H W): each plane contiguous */
+    int64_t ob, oc;
+    int64_t B, C, M, H, W, KH, KW;
+    int64_t dh0, dhk, dw0, dwk;
+} mt_conv_direct;
+
+/* The direct kernel's shapes: up to DIRECT_MAX_M output channels and a chain of up to
+ * DIRECT_MAX_R taps (mt_conv_direct_fits says the rest). */
+#define DIRECT_MAX_M 64
+#define DIRECT_SMALL_M 16
+#define DIRECT_MAX_R 256
+
+/* Whether the direct kernel is built (AVX-512) and takes these shapes. */
+bool mt_conv_direct_fits(const mt_conv_direct *d);
+/* Runs it (on the team with `parallel`); 0, or non-zero when out of memory for its tables. Uses
+ * the calling thread's CONV_PAD, CONV_OUT and CONV_ROWS workspace slots. */
+int mt_conv_direct_run(const mt_conv_direct *d, bool parallel);
+
 #endif

@@ -1,0 +1,195 @@
+/* The direct convolution kernel (openmp_conv.h, mt_conv_direct): for small convolutions, whose
+ * product through the lowering costs more in band copies, packing and dropped pitch columns than in
+ * FMAs, each tile of output is computed straight from the source image, with no padded copy.
+ *
+ * An image's S = H W positions are taken flat, 16 to a vector: tap (kh, kw) of position t reads the
+ * source at t + dh(kh) W + dw(kw), a contiguous run of the unpadded plane, loaded with the mask of
+ * the lanes whose tap lands inside the image (row th + dh and column tw + dw both inside): the
+ * others load zero, as the padded band of the product holds zeros there. A tile is up to 8 output
+ * channels by up to 3 vectors of positions, its accumulators in registers over the whole chain;
+ * each step of the chain (c, kh, kw) loads the tile's input runs and FMAs them with the broadcast
+ * weights. The masks depend only on the geometry, so a table of them per (vector, tap) is built
+ * once per call and shared by the images and the threads.
+ *
+ * Bits: each output element is c = 0, then c = fmaf(w[o][r], x_r, c) for r = (c, kh, kw) in order,
+ * x_r zero where the tap reads outside: the chain contract of the product path (openmp_conv.c),
+ * zeros included, so both paths give the same bits for every shape (tests/test_openmp_conv.c
+ * compares them). Without AVX-512 there is no direct kernel: the product path runs. */
+#include "openmp_conv.h"
+
+#include <omp.h>
+
+#define PANEL 8 /* output channels per packed weight panel: a tile's most */
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+/* The mask table's bound (vectors x taps, 2 bytes each: 512 KiB), built per call on the calling
+ * thread (a 224 x 224 image with a 7 x 7 kernel takes 150K). */
+#define MAX_MASKS ((int64_t)1 << 18)
+#define DIRECT_L1_FLOATS ((int64_t)12288) /* 48 KiB */
+
+typedef struct direct_job {
+    const mt_conv_direct *d;
+    const float *wp;        /* (npanels, R, PANEL): the weight, zero rows past M */
+    const uint16_t *masks;  /* (nvec, KK) */
+    const int64_t *offs;    /* (KK): tap (kh, kw)'s offset dh W + dw */
+    int64_t R, KK, nvec, chunk, nchunks;
+} direct_job;
+
+/* rows output channels x nv vectors at position t0 of one image: img (C planes, stride sc), wp a
+ * panel (R, PANEL), mk the masks of the tile's first vector (vector v's at mk + v KK), out (rows
+ * planes of stride oc) at t0; the first nst positions are stored. */
+static inline __attribute__((always_inline)) void
+tile_body(const direct_job *j, const float *img, const float *wp, const uint16_t *mk, float *out,
+          int64_t nst, int mr, const int rows, const int nv) {
+    const mt_conv_direct *d = j->d;
+    const int64_t KK = j->KK, sc = d->sc;
+    __m512 acc[PANEL][3];
+    _Pragma("GCC unroll 8") for (int i = 0; i < rows; i++)
+        _Pragma("GCC unroll 3") for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < d->C; c++) {
+        const float *s = img + c * sc; /* the source plane at t0 */
+        for (int64_t kk = 0; kk < KK; kk++, wp += PANEL) {
+            const float *x = s + j->offs[kk];
+            __m512 xv[3];
+            _Pragma("GCC unroll 3") for (int v = 0; v < nv; v++)
+                xv[v] = _mm512_maskz_loadu_ps(mk[v * KK + kk], x + 16 * v);
+            _Pragma("GCC unroll 8") for (int i = 0; i < rows; i++) {
+                __m512 wb = _mm512_set1_ps(wp[i]);
+                _Pragma("GCC unroll 3") for (int v = 0; v < nv; v++)
+                    acc[i][v] = _mm512_fmadd_ps(wb, xv[v], acc[i][v]);
+            }
+        }
+    }
+    _Pragma("GCC unroll 8") for (int i = 0; i < rows; i++) {
+        if (i >= mr) break;
+        _Pragma("GCC unroll 3") for (int v = 0; v < nv; v++) {
+            float *o = out + i * d->oc + 16 * v;
+            if (nst >= 16 * (v + 1))
+                _mm512_storeu_ps(o, acc[i][v]);
+            else
+                _mm512_mask_storeu_ps(o, (__mmask16)((1u << (nst - 16 * v)) - 1), acc[i][v]);
+        }
+    }
+}
+
+/* One tile of mr <= PANEL rows and nv <= 3 vectors: the smallest row count that covers mr. */
+static void tile(const direct_job *j, const float *img, const float *wp, const uint16_t *mk,
+                 float *out, int64_t nst, int mr, int nv) {
+#define NV_CASES(rows)                                                                          \
+    do {                                                                                        \
+        if (nv == 3) tile_body(j, img, wp, mk, out, nst, mr, rows, 3);                          \
+        else if (nv == 2) tile_body(j, img, wp, mk, out, nst, mr, rows, 2);                     \
+        else tile_body(j, img, wp, mk, out, nst, mr, rows, 1);                                  \
+    } while (0)
+    if (mr > 4) NV_CASES(8);
+    else if (mr > 2) NV_CASES(4);
+    else if (mr > 1) NV_CASES(2);
+    else NV_CASES(1);
+#undef NV_CASES
+}
+
+/* Item q: vectors [chunk (q % nchunks), + chunk) of image q / nchunks, every output channel. */
+static int direct_item(void *ctx, int64_t q) {
+    const direct_job *j = ctx;
+    const mt_conv_direct *d = j->d;
+    int64_t b = q / j->nchunks, S = d->H * d->W;
+    int64_t v0 = q % j->nchunks * j->chunk, v1 = v0 + j->chunk < j->nvec ? v0 + j->chunk : j->nvec;
+    const float *img = d->src + b * d->sb; /* (C, S) */
+    for (int64_t p = 0; p * PANEL < d->M; p++) {
+        int mr = d->M - p * PANEL < PANEL ? (int)(d->M - p * PANEL) : PANEL;
+        const float *wp = j->wp + p * j->R * PANEL;
+        float *out = d->out + b * d->ob + p * PANEL * d->oc; /* (mr, S) */
+        for (int64_t v = v0, nv; v < v1; v += nv) {
+            nv = v1 - v == 4 ? 2 : v1 - v < 3 ? v1 - v : 3; /* 4 as 2 + 2, not 3 + 1 */
+            int64_t t0 = 16 * v;
+            tile(j, img + t0, wp, j->masks + v * j->KK, out + t0, S - t0, mr, (int)nv);
+        }
+    }
+    return 0;
+}
+
+/* The mask table: masks[v KK + kh KW + kw] has lane l set when position t = 16 v + l is in the
+ * image and tap (kh, kw) reads inside it. Lanes carry (th, tw) from vector to vector. */
+static void build_masks(const mt_conv_direct *d, int64_t nvec, uint16_t *masks) {
+    const __m512i W = _mm512_set1_epi32((int)d->W), H = _mm512_set1_epi32((int)d->H);
+    const __m512i one = _mm512_set1_epi32(1), step = _mm512_set1_epi32(16);
+    __m512i tw = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i th = _mm512_setzero_si512();
+    int64_t KK = d->KH * d->KW;
+    for (int64_t v = 0; v < nvec; v++, tw = _mm512_add_epi32(tw, step)) {
+        for (__mmask16 m; (m = _mm512_cmpge_epi32_mask(tw, W));) { /* carry into th */
+            tw = _mm512_mask_sub_epi32(tw, m, tw, W);
+            th = _mm512_mask_add_epi32(th, m, th, one);
+        }
+        __mmask16 in = _mm512_cmplt_epi32_mask(th, H); /* lanes past the image's last position */
+        for (int64_t kh = 0; kh < d->KH; kh++) {
+            /* unsigned: th + dh < H and >= 0 in one compare */
+            __m512i y = _mm512_add_epi32(th, _mm512_set1_epi32((int)(d->dh0 + kh * d->dhk)));
+            __mmask16 rm = in & _mm512_cmplt_epu32_mask(y, H);
+            for (int64_t kw = 0; kw < d->KW; kw++) {
+                __m512i x = _mm512_add_epi32(tw, _mm512_set1_epi32((int)(d->dw0 + kw * d->dwk)));
+                masks[v * KK + kh * d->KW + kw] = rm & _mm512_cmplt_epu32_mask(x, W);
+            }
+        }
+    }
+}
+
+/* Where the direct kernel beats the product (measured, one thread): a weight panel of at most
+ * DIRECT_MAX_R floats per output channel (it stays in L1 while a tile runs its chain); a source image
+ * that stays in L1 while each panel streams it, or few channels (few streams for the prefetcher,
+ * as in a 3-channel 224 x 224 input layer); and, past DIRECT_SMALL_M output channels, images that
+ * fill at least 7/8 of their vectors' lanes (the product packs short images end to end instead). */
+bool mt_conv_direct_fits(const mt_conv_direct *d) {
+    int64_t KK = d->KH * d->KW, S = d->H * d->W, nvec = (S + 15) / 16;
+    return S < ((int64_t)1 << 30) && nvec * KK <= MAX_MASKS && d->M <= DIRECT_MAX_M &&
+           d->C * KK <= DIRECT_MAX_R && (d->C * S <= DIRECT_L1_FLOATS || d->C <= 4) &&
+           (d->M <= DIRECT_SMALL_M || 8 * S >= 7 * 16 * nvec);
+}
+
+int mt_conv_direct_run(const mt_conv_direct *d, bool parallel) {
+    int64_t KK = d->KH * d->KW, R = d->C * KK, S = d->H * d->W, nvec = (S + 15) / 16;
+    int64_t npanels = (d->M + PANEL - 1) / PANEL;
+    /* the calling thread's slots, which the direct items (on any thread) do not use */
+    float *wp = mt_omp_workspace(MT_OMP_WS_CONV_PAD, npanels * R * PANEL * (int64_t)sizeof(float));
+    uint16_t *masks = mt_omp_workspace(MT_OMP_WS_CONV_OUT, nvec * KK * (int64_t)sizeof(uint16_t));
+    int64_t *offs = mt_omp_workspace(MT_OMP_WS_CONV_ROWS, KK * (int64_t)sizeof(int64_t));
+    if (!wp || !masks || !offs) return 1;
+    for (int64_t p = 0; p < npanels; p++)
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t i = 0; i < PANEL; i++) {
+                int64_t o = p * PANEL + i;
+                wp[(p * R + r) * PANEL + i] = o < d->M ? d->w[o * d->w_rs + r] : 0.0f;
+            }
+    build_masks(d, nvec, masks);
+    for (int64_t kh = 0; kh < d->KH; kh++)
+        for (int64_t kw = 0; kw < d->KW; kw++)
+            offs[kh * d->KW + kw] = (d->dh0 + kh * d->dhk) * d->W + d->dw0 + kw * d->dwk;
+    direct_job j = {.d = d, .wp = wp, .masks = masks, .offs = offs, .R = R, .KK = KK,
+                    .nvec = nvec, .chunk = nvec, .nchunks = 1};
+    if (parallel) { /* enough items for the team: split images into runs of whole tiles */
+        int64_t want = 2 * (int64_t)omp_get_max_threads();
+        if (d->B < want) {
+            int64_t tiles = (nvec + 2) / 3, split = (want + d->B - 1) / d->B;
+            j.chunk = 3 * ((tiles + split - 1) / split);
+            j.nchunks = (nvec + j.chunk - 1) / j.chunk;
+        }
+    }
+    return mt_omp_for(d->B * j.nchunks, parallel, direct_item, &j);
+}
+
+#else
+
+bool mt_conv_direct_fits(const mt_conv_direct *d) {
+    (void)d;
+    return false;
+}
+
+int mt_conv_direct_run(const mt_conv_direct *d, bool parallel) {
+    (void)d;
+    (void)parallel;
+    return 1;
+}
+
+#endif

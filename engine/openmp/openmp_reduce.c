@@ -71,10 +71,11 @@ DEFINE_BLOCK_KERNELS(max, float, -INFINITY, ((y > acc) | (y != y)) ? y : acc)
  * (W = 8 doubles or 16 floats), so lane j still folds elements j, j + LANES, ...; the last partial
  * row of LANES is a masked load that fills the missing elements with the identity (a no-op fold,
  * as above). The tree's first steps pair whole vectors (lane j with j + h for h >= W), the rest
- * runs on the stored lanes. Same order, same bits as the portable form. */
+ * runs inside the last vector, a permute bringing lane j + h under lane j. Same order, same bits
+ * as the portable form. */
 #define VD (LANES / 8)  /* double vectors */
 #define VF (LANES / 16) /* float vectors */
-#define DEFINE_CONTIG_DOUBLE(NAME, INIT, VFOLD, FOLD)                                        \
+#define DEFINE_CONTIG_DOUBLE(NAME, INIT, VFOLD)                                        \
     static double NAME##_contig(const float *x, int64_t len) {                                \
         __m512d l[VD];                                                                       \
         for (int q = 0; q < VD; q++) l[q] = _mm512_set1_pd(INIT);                             \
@@ -90,23 +91,31 @@ DEFINE_BLOCK_KERNELS(max, float, -INFINITY, ((y > acc) | (y != y)) ? y : acc)
         }                                                                                    \
         for (int h = VD / 2; h >= 1; h /= 2)                                                 \
             for (int q = 0; q < h; q++) l[q] = VFOLD(l[q], l[q + h]);                        \
-        double lane[8];                                                                      \
-        _mm512_storeu_pd(lane, l[0]);                                                        \
-        for (int h = 4; h >= 1; h /= 2)                                                      \
-            for (int j = 0; j < h; j++) {                                                    \
-                double acc = lane[j], y = lane[j + h];                                       \
-                lane[j] = (FOLD);                                                            \
-            }                                                                                \
-        return lane[0];                                                                      \
+        /* the last steps (h = 4, 2, 1) in the vector: a permute brings lane j + h under j */ \
+        l[0] = VFOLD(l[0], _mm512_shuffle_f64x2(l[0], l[0], _MM_SHUFFLE(3, 2, 3, 2)));       \
+        l[0] = VFOLD(l[0], _mm512_shuffle_f64x2(l[0], l[0], _MM_SHUFFLE(1, 1, 1, 1)));       \
+        l[0] = VFOLD(l[0], _mm512_shuffle_pd(l[0], l[0], 0xFF));                             \
+        return _mm512_cvtsd_f64(l[0]);                                                       \
     }
-DEFINE_CONTIG_DOUBLE(sum, 0.0, _mm512_add_pd, acc + y)
-DEFINE_CONTIG_DOUBLE(prod, 1.0, _mm512_mul_pd, acc * y)
+DEFINE_CONTIG_DOUBLE(sum, 0.0, _mm512_add_pd)
+DEFINE_CONTIG_DOUBLE(prod, 1.0, _mm512_mul_pd)
 
 /* The max fold on 16 lanes: y where y > acc or y is NaN, else acc (not vmaxps, which differs on
  * a NaN acc and on signed zeros). */
 static inline __m512 max_vfold(__m512 acc, __m512 y) {
     __mmask16 take = _mm512_cmp_ps_mask(y, acc, _CMP_GT_OQ) | _mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q);
     return _mm512_mask_blend_ps(take, acc, y);
+}
+
+/* The tree's last steps (h = 8, 4, 2, 1) inside one vector: a permute brings lane j + h under
+ * lane j, so lane j <- fold(lane j, lane j + h) for j < h, as in the stored-lane form; the other
+ * lanes fold garbage that no later step reads. */
+static float max_lane_tree(__m512 l) {
+    l = max_vfold(l, _mm512_shuffle_f32x4(l, l, _MM_SHUFFLE(3, 2, 3, 2))); /* h = 8 */
+    l = max_vfold(l, _mm512_shuffle_f32x4(l, l, _MM_SHUFFLE(1, 1, 1, 1))); /* h = 4 */
+    l = max_vfold(l, _mm512_shuffle_ps(l, l, _MM_SHUFFLE(3, 2, 3, 2)));    /* h = 2 */
+    l = max_vfold(l, _mm512_shuffle_ps(l, l, _MM_SHUFFLE(1, 1, 1, 1)));    /* h = 1 */
+    return _mm512_cvtss_f32(l);
 }
 
 static double max_contig_exact(const float *x, int64_t len) {
@@ -122,14 +131,7 @@ static double max_contig_exact(const float *x, int64_t len) {
     }
     for (int h = VF / 2; h >= 1; h /= 2)
         for (int q = 0; q < h; q++) l[q] = max_vfold(l[q], l[q + h]);
-    float lane[16];
-    _mm512_storeu_ps(lane, l[0]);
-    for (int h = 8; h >= 1; h /= 2)
-        for (int j = 0; j < h; j++) {
-            float acc = lane[j], y = lane[j + h];
-            lane[j] = ((y > acc) | (y != y)) ? y : acc;
-        }
-    return lane[0];
+    return max_lane_tree(l[0]);
 }
 /* The same block, fast when it holds no NaN: vmaxps(y, acc) is y > acc ? y : acc, the fold itself
  * for non-NaN y, in one short-latency operation; a running sum of the elements flags a NaN (or an
@@ -150,14 +152,7 @@ static double max_contig(const float *x, int64_t len) {
     if (nan || k < len) return max_contig_exact(x, len);
     for (int h = VF / 2; h >= 1; h /= 2)
         for (int q = 0; q < h; q++) l[q] = max_vfold(l[q], l[q + h]);
-    float lane[16];
-    _mm512_storeu_ps(lane, l[0]);
-    for (int h = 8; h >= 1; h /= 2)
-        for (int j = 0; j < h; j++) {
-            float acc = lane[j], y = lane[j + h];
-            lane[j] = ((y > acc) | (y != y)) ? y : acc;
-        }
-    return lane[0];
+    return max_lane_tree(l[0]);
 }
 
 /* The tiled block lane by lane: lane j's accumulators for the nt outputs (TILE / 8 double or

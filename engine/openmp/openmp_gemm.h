@@ -48,9 +48,10 @@ void mt_omp_gemm_kernel_brows_wide(int64_t kc, const float *a, int mr, const flo
                                    const int64_t *boff, int nc, float *c, int64_t ldc,
                                    int accumulate);
 /* For products of MT_GEMM_MR < mr <= 2 MT_GEMM_MR rows, B read in place: a tile of mr rows by
- * nc <= 16 columns (16 accumulators, as the MR x NR tile), A from two packed micro-panels (rows
- * from MR on at a + kc * MR), each row of B loaded once for all the rows. Reads and writes only
- * those mr x nc elements of c. */
+ * nc <= MT_GEMM_TALL_COLS columns (16 accumulators, as the MR x NR tile), A from two packed
+ * micro-panels (rows from MR on at a + kc * MR), each row of B loaded once for all the rows. Reads
+ * and writes only those mr x nc elements of c. */
+#define MT_GEMM_TALL_COLS 16
 void mt_omp_gemm_kernel_brows_tall(int64_t kc, const float *a, int mr, const float *b,
                                    const int64_t *boff, int nc, float *c, int64_t ldc,
                                    int accumulate);

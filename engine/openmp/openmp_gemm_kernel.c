@@ -147,8 +147,9 @@ void mt_omp_gemm_kernel_direct(int64_t kc, const float *a, int64_t ars, int64_t 
         direct_body(kc, a, ars, acs, mr, b, ldb, nr, c, ldc, accumulate, 2);
 }
 
-/* Tall tiles for products of MR < mr <= 2 MR rows: 2 MR rows x 16 columns (16 accumulators, as the
- * MR x NR tile), so each row of B is loaded once for all rows. A from two packed micro-panels. */
+/* Tall tiles for products of MR < mr <= 2 MR rows: 2 MR rows x 16 columns (MT_GEMM_TALL_COLS; 16
+ * accumulators, as the MR x NR tile), so each row of B is loaded once for all rows. A from two
+ * packed micro-panels. */
 static inline __attribute__((always_inline)) void
 tall_body(int64_t kc, const float *a, int mr, const float *b, const int64_t *boff, int nc,
           float *c, int64_t ldc, int accumulate) {
@@ -173,6 +174,7 @@ tall_body(int64_t kc, const float *a, int mr, const float *b, const int64_t *bof
 void mt_omp_gemm_kernel_brows_tall(int64_t kc, const float *a, int mr, const float *b,
                                    const int64_t *boff, int nc, float *c, int64_t ldc,
                                    int accumulate) {
+    _Static_assert(MT_GEMM_TALL_COLS == 16, "a tall tile is one vector wide");
     if (nc == 16 && mr == 2 * MR) /* whole tiles: the masks and row tests fold away */
         tall_body(kc, a, 2 * MR, b, boff, 16, c, ldc, accumulate);
     else
@@ -282,7 +284,7 @@ void mt_omp_gemm_kernel_brows_wide(int64_t kc, const float *a, int mr, const flo
 void mt_omp_gemm_kernel_brows_tall(int64_t kc, const float *a, int mr, const float *b,
                                    const int64_t *boff, int nc, float *c, int64_t ldc,
                                    int accumulate) {
-    float acc[2 * MR][16];
+    float acc[2 * MR][MT_GEMM_TALL_COLS];
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nc; j++) acc[i][j] = accumulate ? c[i * ldc + j] : 0.0f;
     for (int64_t k = 0; k < kc; k++) {

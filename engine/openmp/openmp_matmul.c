@@ -230,8 +230,8 @@ static void gemm_run(const gemm_args *g, float *abuf, float *bbuf, int accumulat
 
 /* Products whose B is small run on mt_omp_gemm_kernel_direct, nothing packed: packing both
  * operands, the edge buffer and the workspace lookups cost more than the FMAs of a tiny product
- * (3 of the 4 parts of a 16x64x10 one), and up to 128 KiB of B (L2) they still cost more than the
- * unaligned, strided loads they save (1.1-1.3x on 64..256-row products measured). The exception:
+ * (two thirds of a 16x64x10 one's time), and up to 128 KiB of B (L2) they still cost more than the
+ * unaligned, strided loads they save (1.1-1.5x on 16..256-row products measured). The exception:
  * B rows a multiple of 4 KiB apart all fall in the same L1 sets and alias stores, and the direct
  * path loses (0.8x at 1024x32x1024). The same chains as the packed path. */
 #define DIRECT_MAX_B_FLOATS ((int64_t)32768)
@@ -288,7 +288,8 @@ static void gemm_run_few_rows(const gemm_args *g, float *abuf, float *bbuf, int 
  * holding all M rows (the wide, MR x NR or tall kernel) so each element of B is loaded once. B is
  * thus read as KB_STREAM concurrent row runs, the lines PF_COLS columns ahead prefetched; C,
  * M x N, is reloaded once per k block. 16x4096x4096: 4.2-4.4 ms against 9.3-9.6 ms packed (one
- * thread; 8..64-row k blocks and prefetch distances measured within 10% of this). */
+ * thread; 16..64-row k blocks within 10% of each other, 8 rows 1.3x slower; the prefetch gains
+ * up to 1.1x). */
 #define KB_STREAM 32
 #define PF_COLS 128
 
@@ -300,7 +301,9 @@ static void gemm_run_stream(const gemm_args *g, float *abuf, int accumulate) {
     int64_t boff[KB_STREAM];
     int mr = (int)g->M;
     /* tile width: the kernel's (wide: few rows, MR x NR, tall) */
-    int64_t tw = mr <= MT_GEMM_WIDE_MAX_ROWS ? MT_GEMM_WIDE_COLS(mr) : mr <= MR ? NR : 16;
+    int64_t tw = mr <= MT_GEMM_WIDE_MAX_ROWS ? MT_GEMM_WIDE_COLS(mr)
+                 : mr <= MR                  ? NR
+                                             : MT_GEMM_TALL_COLS;
     for (int64_t pc = 0; pc < g->K; pc += KB_STREAM) {
         int64_t kc = min64(KB_STREAM, g->K - pc);
         int acc = accumulate || pc > 0;

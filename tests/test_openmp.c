@@ -519,11 +519,17 @@ static void check_matmul_2d(const char *what, mt_ctx *ctx, const mt_tensor *a, c
 }
 
 /* Sizes around the 8x32 / 4x16 register tiles, K past the 256 k-block (the accumulate path),
- * M past a 256-row A block, N past the 4096-column B panel; all four transposition layouts. */
+ * M past a 256-row A block, N past the 4096-column B panel; all four transposition layouts. Each
+ * path of openmp_matmul.c is taken (a transposed B takes the packed ones): a small B read in place
+ * (the first row, and 9x3x1024 not, its B rows 4 KiB apart); few rows streaming B through the wide
+ * (3x40x1030), MR x NR (5x70x1000) and tall (12x33x1100, 16x300x200) tiles; one row block with B
+ * packed in blocks (17x257x530, 40x300x600, 20x8x2048); the general nest (300x20x4133). */
 static void test_matmul_2d(void) {
     static const int64_t sizes[][3] = {
-        {1, 1, 1},    {1, 17, 1},    {17, 33, 5},  {33, 17, 133}, {8, 16, 32},
-        {9, 300, 33}, {64, 257, 31}, {300, 20, 7}, {3, 5, 4133},  {133, 133, 133},
+        {1, 1, 1},       {1, 17, 1},      {17, 33, 5},     {33, 17, 133},  {8, 16, 32},
+        {9, 300, 33},    {64, 257, 31},   {300, 20, 7},    {3, 5, 4133},   {133, 133, 133},
+        {9, 3, 1024},    {3, 40, 1030},   {5, 70, 1000},   {12, 33, 1100}, {16, 300, 200},
+        {17, 257, 530},  {40, 300, 600},  {20, 8, 2048},   {300, 20, 4133},
     };
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (int layout = 0; layout < 4; layout++) {
@@ -612,6 +618,49 @@ static void test_matmul_batched(void) {
             mt_ctx_free(ctx);
         }
 }
+
+#if defined(_OPENMP)
+#include "openmp/openmp_gemm.h"
+
+/* mt_omp_gemm accumulating into C (how the convolutions use it), on shapes that take each path
+ * (see test_matmul_2d): C's value continued by the FMA chain over k, bit for bit. */
+static void test_gemm_accumulate(void) {
+    static const int64_t sizes[][3] = {
+        {16, 64, 10}, {3, 40, 1030}, {5, 70, 1000}, {12, 33, 1100},
+        {17, 257, 530}, {20, 8, 2048}, {300, 300, 40},
+    };
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        int64_t M = sizes[s][0], K = sizes[s][1], N = sizes[s][2];
+        float *a = malloc((size_t)(M * K) * sizeof(float));
+        float *b = malloc((size_t)(K * N) * sizeof(float));
+        float *c = malloc((size_t)(M * N) * sizeof(float));
+        float *want = malloc((size_t)(M * N) * sizeof(float));
+        CHECK(a && b && c && want, "test buffers allocated");
+        if (!a || !b || !c || !want) return;
+        fill(a, M * K, VAL_UNIFORM, -1, 1);
+        fill(b, K * N, VAL_UNIFORM, -1, 1);
+        fill(c, M * N, VAL_UNIFORM, -1, 1);
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t n = 0; n < N; n++) {
+                float acc = c[m * N + n];
+                for (int64_t k = 0; k < K; k++) acc = fmaf(a[m * K + k], b[k * N + n], acc);
+                want[m * N + n] = acc;
+            }
+        mt_omp_mat am = {a, K, 1, NULL}, bm = {b, N, 1, NULL};
+        CHECK(mt_omp_gemm(M, N, K, &am, &bm, c, N, 1, true) == 0, "mt_omp_gemm ran");
+        int64_t bad = 0;
+        for (int64_t i = 0; i < M * N; i++) bad += memcmp(&c[i], &want[i], sizeof(float)) != 0;
+        CHECK(bad == 0, "mt_omp_gemm %lldx%lldx%lld accumulating: %lld elements off the FMA chain",
+              (long long)M, (long long)K, (long long)N, (long long)bad);
+        free(a);
+        free(b);
+        free(c);
+        free(want);
+    }
+}
+#else
+static void test_gemm_accumulate(void) {}
+#endif
 
 /* ------------------------------------------------------------------ thread-count invariance */
 typedef mt_tensor *(*op_runner)(mt_ctx *ctx, mt_tensor *const *in, int variant);
@@ -708,6 +757,14 @@ static void test_thread_invariance(void) {
     int64_t ma[2] = {200, 300}, mb[2] = {300, 150}, ba[3] = {96, 33, 40}, bb[3] = {96, 40, 40};
     mt_tensor *x = make(ctx, 2, ma, 1, VAL_UNIFORM, -1, 1), *w = make(ctx, 2, mb, 0, VAL_UNIFORM, -1, 1);
     check_threads("matmul 200x300x150 (pieces)", run_matmul_variant, (mt_tensor *[]){x, w}, 0);
+    /* pieces of few rows: B streamed, and B packed in blocks */
+    int64_t sa[2] = {16, 2048}, sb[2] = {2048, 300}, fa[2] = {48, 1024}, fb[2] = {1024, 1200};
+    mt_tensor *sx = make(ctx, 2, sa, 0, VAL_UNIFORM, -1, 1), *sw = make(ctx, 2, sb, 0, VAL_UNIFORM, -1, 1);
+    check_threads("matmul 16x2048x300 (streamed pieces)", run_matmul_variant,
+                  (mt_tensor *[]){sx, sw}, 0);
+    mt_tensor *fx = make(ctx, 2, fa, 0, VAL_UNIFORM, -1, 1), *fw = make(ctx, 2, fb, 0, VAL_UNIFORM, -1, 1);
+    check_threads("matmul 48x1024x1200 (pieces of one row block)", run_matmul_variant,
+                  (mt_tensor *[]){fx, fw}, 0);
     mt_tensor *bx = make(ctx, 3, ba, 0, VAL_UNIFORM, -1, 1), *bw = make(ctx, 3, bb, 1, VAL_UNIFORM, -1, 1);
     check_threads("matmul 96 x (33x40x40) (a product per thread)", run_matmul_variant,
                   (mt_tensor *[]){bx, bw}, 0);
@@ -735,6 +792,7 @@ int main(void) {
     test_matmul_2d();
     test_matmul_strided();
     test_matmul_batched();
+    test_gemm_accumulate();
     test_thread_invariance();
     return check_summary("test_openmp");
 }

@@ -1,12 +1,13 @@
 /* gemm_probe: GFLOP/s of the openmp backend's matmul against OpenBLAS sgemm at one thread count.
  *
- *   ./build/tools/gemm_probe THREADS [SAMPLES]
+ *   ./build/tools/gemm_probe THREADS [SAMPLES [MxKxN ...]]
  *
+ * With shapes given, only those run (e.g. 16x4096x4096 for one product under a profiler).
  * One thread count per process (OpenMP and OpenBLAS both fix their pools early): THREADS goes to
  * omp_set_num_threads and openblas_set_num_threads. For each shape M x K x N, both libraries are
  * timed on the same row-major operands: each sample repeats the product until it has run at least
- * 50 ms, and the median of SAMPLES samples (default 7) is reported, because other processes share
- * the cores. Ours goes through the public API (mt_matmul into a scratch context reset after each
+ * 50 ms, samples of the two alternate, and the median of SAMPLES samples (default 7) of each is
+ * reported, because other processes share the cores. Ours goes through the public API (mt_matmul into a scratch context reset after each
  * call), so dispatch and allocation are in its time. The two results are compared so a fast
  * wrong answer cannot pass. Not a test: it prints numbers for people. */
 #include "minitorch.h"
@@ -31,8 +32,12 @@ static const shape SHAPES[] = {
     {2048, 2048, 2048, "square"},
     {16, 392, 64, "mnist linear 1 (batch 16)"},
     {16, 64, 10, "mnist linear 2 (batch 16)"},
+    {64, 784, 128, "mnist linear 1 (batch 64)"},
+    {64, 128, 10, "mnist linear 2 (batch 64)"},
     {4096, 64, 64, "tall-skinny"},
+    {16, 4096, 4096, "few rows, big B"},
 };
+#define NSHAPES_MAX 64
 
 static double now(void) {
     struct timespec ts;
@@ -67,34 +72,60 @@ static int run_blas(bench *x) {
     return 1;
 }
 
-/* Median seconds per call over `samples` samples of >= 50 ms each. */
-static double time_median(int (*fn)(bench *), bench *x, int samples) {
-    int reps = 1;
-    for (;;) { /* calibrate (this also warms caches, pools and packing buffers) */
+/* Repetitions of fn that run at least 50 ms (this also warms caches, pools and packing buffers);
+ * 0 when fn fails. */
+static int calibrate(int (*fn)(bench *), bench *x) {
+    for (int reps = 1;; reps *= 2) {
         double t0 = now();
         for (int r = 0; r < reps; r++)
-            if (!fn(x)) return -1.0;
-        if (now() - t0 >= 0.05) break;
-        reps *= 2;
+            if (!fn(x)) return 0;
+        if (now() - t0 >= 0.05) return reps;
     }
-    double t[64];
+}
+
+static double sample(int (*fn)(bench *), bench *x, int reps) {
+    double t0 = now();
+    for (int r = 0; r < reps; r++) fn(x);
+    return (now() - t0) / reps;
+}
+
+/* Median seconds per call of ours and of OpenBLAS over `samples` samples of >= 50 ms each, the
+ * two taken in turns so that a change in the machine's load hits both alike. */
+static int time_medians(bench *x, int samples, double *t_ours, double *t_blas) {
+    int r_ours = calibrate(run_ours, x), r_blas = calibrate(run_blas, x);
+    if (!r_ours || !r_blas) return 0;
+    double to[64], tb[64];
     if (samples > 64) samples = 64;
     for (int i = 0; i < samples; i++) {
-        double t0 = now();
-        for (int r = 0; r < reps; r++) fn(x);
-        t[i] = (now() - t0) / reps;
+        to[i] = sample(run_ours, x, r_ours);
+        tb[i] = sample(run_blas, x, r_blas);
     }
-    qsort(t, (size_t)samples, sizeof t[0], cmp_double);
-    return t[samples / 2];
+    qsort(to, (size_t)samples, sizeof to[0], cmp_double);
+    qsort(tb, (size_t)samples, sizeof tb[0], cmp_double);
+    *t_ours = to[samples / 2];
+    *t_blas = tb[samples / 2];
+    return 1;
 }
 
 int main(int argc, char **argv) {
     if (argc < 2 || atoi(argv[1]) < 1) {
-        fprintf(stderr, "usage: %s THREADS [SAMPLES]\n", argv[0]);
+        fprintf(stderr, "usage: %s THREADS [SAMPLES [MxKxN ...]]\n", argv[0]);
         return 2;
     }
     int threads = atoi(argv[1]), samples = argc > 2 ? atoi(argv[2]) : 7;
     if (samples < 1) samples = 1;
+    shape given[NSHAPES_MAX];
+    size_t nshapes = 0;
+    for (int i = 3; i < argc && nshapes < NSHAPES_MAX; i++) {
+        long long m, k, n;
+        if (sscanf(argv[i], "%lldx%lldx%lld", &m, &k, &n) != 3 || m < 1 || k < 1 || n < 1) {
+            fprintf(stderr, "gemm_probe: bad shape '%s' (want MxKxN)\n", argv[i]);
+            return 2;
+        }
+        given[nshapes++] = (shape){m, k, n, "given"};
+    }
+    const shape *shapes = nshapes ? given : SHAPES;
+    if (!nshapes) nshapes = sizeof SHAPES / sizeof SHAPES[0];
     omp_set_num_threads(threads);
     openblas_set_num_threads(threads);
     const mt_backend *omp = mt_backend_by_name("openmp");
@@ -107,8 +138,8 @@ int main(int argc, char **argv) {
     printf("%-16s %-28s %10s %10s %7s %10s\n", "M x K x N", "", "ours", "openblas", "ratio",
            "max rel");
     int status = 0;
-    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++) {
-        const shape *s = &SHAPES[i];
+    for (size_t i = 0; i < nshapes; i++) {
+        const shape *s = &shapes[i];
         mt_ctx *ctx = mt_ctx_new(omp), *scratch = mt_ctx_new(omp);
         mt_rng rng;
         mt_rng_seed(&rng, 1234 + i);
@@ -128,10 +159,10 @@ int main(int argc, char **argv) {
         x.hb = hb;
         x.hc = hc;
 
-        double t_ours = time_median(run_ours, &x, samples);
-        double t_blas = time_median(run_blas, &x, samples);
+        double t_ours, t_blas;
+        int timed = time_medians(&x, samples, &t_ours, &t_blas);
         mt_tensor *c = mt_matmul(scratch, x.a, x.b);
-        if (t_ours < 0 || !c || mt_to_host(c, ours) != MT_OK) {
+        if (!timed || !c || mt_to_host(c, ours) != MT_OK) {
             fprintf(stderr, "gemm_probe: matmul failed: %s\n", mt_last_error());
             return 1;
         }

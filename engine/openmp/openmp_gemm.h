@@ -47,6 +47,20 @@ void mt_omp_gemm_kernel_brows(int64_t kc, const float *a, const float *b, const 
 void mt_omp_gemm_kernel_brows_wide(int64_t kc, const float *a, int mr, const float *b,
                                    const int64_t *boff, int nc, float *c, int64_t ldc,
                                    int accumulate);
+/* For products of MT_GEMM_MR < mr <= 2 MT_GEMM_MR rows, B read in place: a tile of mr rows by
+ * nc <= MT_GEMM_TALL_COLS columns (16 accumulators, as the MR x NR tile), A from two packed
+ * micro-panels (rows from MR on at a + kc * MR), each row of B loaded once for all the rows. Reads
+ * and writes only those mr x nc elements of c. */
+#define MT_GEMM_TALL_COLS 16
+void mt_omp_gemm_kernel_brows_tall(int64_t kc, const float *a, int mr, const float *b,
+                                   const int64_t *boff, int nc, float *c, int64_t ldc,
+                                   int accumulate);
+/* Nothing packed, for products too small to pay for packing: a tile of mr <= MR rows by
+ * nr <= MT_GEMM_NR columns, element (i, k) of A at a[i * ars + k * acs], row k of B the nr floats
+ * at b + k * ldb (any alignment). Reads and writes only those mr x nr elements of c. */
+void mt_omp_gemm_kernel_direct(int64_t kc, const float *a, int64_t ars, int64_t acs, int mr,
+                               const float *b, int64_t ldb, int nr, float *c, int64_t ldc,
+                               int accumulate);
 /* A read in place instead of packed: element (i, k) of the micro-panel is arows[i][k]. */
 void mt_omp_gemm_kernel_arows(int64_t kc, const float *const *arows, const float *b, float *c,
                               int64_t ldc, int accumulate);

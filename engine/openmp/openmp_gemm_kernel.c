@@ -105,6 +105,82 @@ void mt_omp_gemm_kernel_brows_wide(int64_t kc, const float *a, int mr, const flo
              : wide_body(kc, a, mr, b, boff, nc, c, ldc, accumulate, 4, 4);
 }
 
+/* Both operands read in place, for products too small to pay for packing: a tile of mr <= MR rows
+ * by nr <= nv * 16 columns, element (i, k) of A at a[i * ars + k * acs], row k of B the nr floats
+ * at b + k * ldb. Rows past mr re-read row mr - 1 (computed, not stored); columns past nr are
+ * neither read nor written, so C needs no edge buffer. */
+static inline __attribute__((always_inline)) void
+direct_body(int64_t kc, const float *a, int64_t ars, int64_t acs, int mr, const float *b,
+            int64_t ldb, int nr, float *c, int64_t ldc, int accumulate, const int nv) {
+    __m512 acc[MR][2];
+    const float *ar[MR];
+    __mmask16 m[2] = {lane_mask(nr), lane_mask(nr - 16)};
+    _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {
+        ar[i] = a + (i < mr ? i : mr - 1) * ars;
+        _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++)
+            acc[i][v] = accumulate && i < mr ? _mm512_maskz_loadu_ps(m[v], c + i * ldc + 16 * v)
+                                             : _mm512_setzero_ps();
+    }
+    _Pragma("GCC unroll 4") for (int64_t k = 0; k < kc; k++) {
+        __m512 bv[2];
+        _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++)
+            bv[v] = _mm512_maskz_loadu_ps(m[v], b + 16 * v);
+        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {
+            __m512 ai = _mm512_set1_ps(*ar[i]);
+            ar[i] += acs;
+            _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++)
+                acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+        }
+        b += ldb;
+    }
+    _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)
+        _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++)
+            if (i < mr) _mm512_mask_storeu_ps(c + i * ldc + 16 * v, m[v], acc[i][v]);
+}
+
+void mt_omp_gemm_kernel_direct(int64_t kc, const float *a, int64_t ars, int64_t acs, int mr,
+                               const float *b, int64_t ldb, int nr, float *c, int64_t ldc,
+                               int accumulate) {
+    if (nr <= 16)
+        direct_body(kc, a, ars, acs, mr, b, ldb, nr, c, ldc, accumulate, 1);
+    else
+        direct_body(kc, a, ars, acs, mr, b, ldb, nr, c, ldc, accumulate, 2);
+}
+
+/* Tall tiles for products of MR < mr <= 2 MR rows: 2 MR rows x 16 columns (MT_GEMM_TALL_COLS; 16
+ * accumulators, as the MR x NR tile), so each row of B is loaded once for all rows. A from two
+ * packed micro-panels. */
+static inline __attribute__((always_inline)) void
+tall_body(int64_t kc, const float *a, int mr, const float *b, const int64_t *boff, int nc,
+          float *c, int64_t ldc, int accumulate) {
+    __m512 acc[2 * MR];
+    __mmask16 m = lane_mask(nc);
+    const float *a0 = a, *a1 = a + kc * MR;
+    _Pragma("GCC unroll 16") for (int i = 0; i < 2 * MR; i++)
+        acc[i] = accumulate && i < mr ? _mm512_maskz_loadu_ps(m, c + i * ldc) : _mm512_setzero_ps();
+    _Pragma("GCC unroll 2") for (int64_t k = 0; k < kc; k++) {
+        __m512 bv = _mm512_maskz_loadu_ps(m, b + boff[k]);
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++)
+            acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a0[i]), bv, acc[i]);
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++)
+            acc[MR + i] = _mm512_fmadd_ps(_mm512_set1_ps(a1[i]), bv, acc[MR + i]);
+        a0 += MR;
+        a1 += MR;
+    }
+    _Pragma("GCC unroll 16") for (int i = 0; i < 2 * MR; i++)
+        if (i < mr) _mm512_mask_storeu_ps(c + i * ldc, m, acc[i]);
+}
+
+void mt_omp_gemm_kernel_brows_tall(int64_t kc, const float *a, int mr, const float *b,
+                                   const int64_t *boff, int nc, float *c, int64_t ldc,
+                                   int accumulate) {
+    _Static_assert(MT_GEMM_TALL_COLS == 16, "a tall tile is one vector wide");
+    if (nc == 16 && mr == 2 * MR) /* whole tiles: the masks and row tests fold away */
+        tall_body(kc, a, 2 * MR, b, boff, 16, c, ldc, accumulate);
+    else
+        tall_body(kc, a, mr, b, boff, nc, c, ldc, accumulate);
+}
+
 /* The dot kernel's 16 accumulators v[4 i + j] (16 lanes each) reduced by the halving tree, lane l
  * += lane l + h for h = 8, 4, 2, 1, four vectors at a time: after the last stage lane 4 j + i holds
  * the sum of v[4 i + j]. Each stage pairs vectors X, Y holding groups of 2h lanes and leaves groups
@@ -202,6 +278,44 @@ void mt_omp_gemm_kernel_brows_wide(int64_t kc, const float *a, int mr, const flo
     }
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nc; j++) c[i * ldc + j] = acc[i][j];
+}
+
+/* Tall tiles (see the AVX-512 version): the same chains, 2 MR rows by nc <= 16 columns. */
+void mt_omp_gemm_kernel_brows_tall(int64_t kc, const float *a, int mr, const float *b,
+                                   const int64_t *boff, int nc, float *c, int64_t ldc,
+                                   int accumulate) {
+    float acc[2 * MR][MT_GEMM_TALL_COLS];
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nc; j++) acc[i][j] = accumulate ? c[i * ldc + j] : 0.0f;
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + boff[k];
+        for (int i = 0; i < mr; i++) {
+            float ai = a[(i / MR) * kc * MR + k * MR + i % MR];
+#pragma omp simd
+            for (int j = 0; j < nc; j++) acc[i][j] = fmaf(ai, bk[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nc; j++) c[i * ldc + j] = acc[i][j];
+}
+
+/* Both operands read in place (see the AVX-512 version): the same chains, only mr x nr of them. */
+void mt_omp_gemm_kernel_direct(int64_t kc, const float *a, int64_t ars, int64_t acs, int mr,
+                               const float *b, int64_t ldb, int nr, float *c, int64_t ldc,
+                               int accumulate) {
+    float acc[MR][NR];
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) acc[i][j] = accumulate ? c[i * ldc + j] : 0.0f;
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + k * ldb;
+        for (int i = 0; i < mr; i++) {
+            float ai = a[i * ars + k * acs];
+#pragma omp simd
+            for (int j = 0; j < nr; j++) acc[i][j] = fmaf(ai, bk[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) c[i * ldc + j] = acc[i][j];
 }
 
 /* The dot kernel with the same order: lane l of each of the 16 sums takes k = l, l + 16, ... */

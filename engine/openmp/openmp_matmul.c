@@ -14,6 +14,10 @@
  * whole team at each). Whatever the piece, each C element is the same chain of FMAs over k in
  * order (openmp_gemm.h), so the bits never depend on the thread count or the cut.
  *
+ * Shapes the nest serves badly take other paths, each the same FMA chains (openmp_gemm.h): products
+ * with a small B read both operands in place (no packing, no buffers); products of at most 2 MR
+ * rows stream a row-major B in place; products of one row block pack B in L2-sized blocks.
+ *
  * Packing buffers: the calling thread's workspace slots (A block + B panel, openmp.h), allocated on
  * the thread's first product and reused by every later one.
  *
@@ -48,6 +52,8 @@ typedef struct gemm_args {
     float *c;     /* (M, N) */
     int64_t cs_m, cs_n;
 } gemm_args;
+
+static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
 
 static inline const float *row_of(const mt_omp_mat *m, int64_t i) {
     return m->p + (m->rows ? m->rows[i] : i * m->rs);
@@ -99,6 +105,33 @@ static void pack_b(const gemm_args *g, int64_t p0, int64_t kc, int64_t j0, int n
     }
 }
 
+/* The kc x nc block of B at (p0, j0) as micro-panels, dst[jr][k][NR]. A row-major B is read row by
+ * row, runs of nc floats (not NR floats from each of kc rows, which memory serves far slower), the
+ * next row's run prefetched while this one is copied (1.15x on the packing measured). */
+#define PACK_PREFETCH_ROWS 2
+
+static void pack_b_block(const gemm_args *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                         float *dst) {
+    int64_t ps = NR * kc; /* floats per micro-panel */
+    int64_t njr = (nc + NR - 1) / NR, full = nc / NR;
+    if (g->b.rows || g->b.cs != 1 || full == 0) {
+        for (int64_t jr = 0; jr < njr; jr++)
+            pack_b(g, p0, kc, j0 + jr * NR, (int)min64(NR, nc - jr * NR), dst + jr * ps);
+        return;
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        const float *src = g->b.p + (p0 + k) * g->b.rs + j0; /* (nc) */
+        for (int64_t j = 0; k + PACK_PREFETCH_ROWS < kc && j < nc; j += 16)
+            __builtin_prefetch(src + PACK_PREFETCH_ROWS * g->b.rs + j, 0, 3);
+        for (int64_t jr = 0; jr < full; jr++) {
+            float *d = dst + jr * ps + k * NR;
+            for (int j = 0; j < NR; j++) d[j] = src[jr * NR + j];
+        }
+    }
+    if (full < njr)
+        pack_b(g, p0, kc, j0 + full * NR, (int)(nc - full * NR), dst + full * ps);
+}
+
 /* Where a tile's operands come from: packed micro-panels, or rows read in place. */
 typedef struct tile_src {
     const float *a;            /* packed A micro-panel, or NULL with arows */
@@ -138,8 +171,6 @@ static void gemm_tile(const gemm_args *g, const tile_src *s, int64_t kc, int64_t
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) c[i * g->cs_m + j * g->cs_n] = tmp[i * NR + j];
 }
-
-static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
 
 /* C = A B (+ C with accumulate) on the calling thread, with its own packing buffers. Operands
  * given by row tables with contiguous rows are read in place (B first: its panel would be packed
@@ -197,11 +228,131 @@ static void gemm_run(const gemm_args *g, float *abuf, float *bbuf, int accumulat
     }
 }
 
+/* Products whose B is small run on mt_omp_gemm_kernel_direct, nothing packed: packing both
+ * operands, the edge buffer and the workspace lookups cost more than the FMAs of a tiny product
+ * (two thirds of a 16x64x10 one's time), and up to 128 KiB of B (L2) they still cost more than the
+ * unaligned, strided loads they save (1.1-1.5x on 16..256-row products measured). The exception:
+ * B rows a multiple of 4 KiB apart all fall in the same L1 sets and alias stores, and the direct
+ * path loses (0.8x at 1024x32x1024). The same chains as the packed path. */
+#define DIRECT_MAX_B_FLOATS ((int64_t)32768)
+
+static bool direct_fits(const gemm_args *g) {
+    return !g->a.rows && !g->b.rows && g->b.cs == 1 && g->cs_n == 1 &&
+           g->K * g->N <= DIRECT_MAX_B_FLOATS && (g->K == 1 || g->b.rs % 1024 != 0);
+}
+
+/* B strips of NR columns outer, so each strip is read from memory once and from L1 after. */
+static void gemm_direct(const gemm_args *g, int accumulate) {
+    for (int64_t j0 = 0; j0 < g->N; j0 += NR)
+        for (int64_t i0 = 0; i0 < g->M; i0 += MR)
+            mt_omp_gemm_kernel_direct(g->K, g->a.p + i0 * g->a.rs, g->a.rs, g->a.cs,
+                                      (int)min64(MR, g->M - i0), g->b.p + j0, g->b.rs,
+                                      (int)min64(NR, g->N - j0), g->c + i0 * g->cs_m + j0,
+                                      g->cs_m, accumulate);
+}
+
+/* Few rows (one A block) times a wide B: each A block is packed once per k block, and B in
+ * L2-sized blocks of NC_FEW columns. With one row block a packed B panel serves it once, so a large
+ * panel (NC) buys no reuse; it only spills to L3 between its packing and its use (1.2-1.4x on
+ * 64x4096x4096 and 256x1024x4096 measured). */
+#define NC_FEW ((int64_t)512)
+
+static bool few_rows(const gemm_args *g) {
+    return g->M <= A_BUF_FLOATS / KC && g->N > NC_FEW && !g->a.rows && !g->b.rows;
+}
+
+static void gemm_run_few_rows(const gemm_args *g, float *abuf, float *bbuf, int accumulate) {
+    int64_t nir = (g->M + MR - 1) / MR;
+    for (int64_t pc = 0; pc < g->K; pc += KC) {
+        int64_t kc = min64(KC, g->K - pc);
+        for (int64_t ir = 0; ir < nir; ir++)
+            pack_a(g, ir * MR, (int)min64(MR, g->M - ir * MR), pc, kc, abuf + ir * MR * kc);
+        for (int64_t jc = 0; jc < g->N; jc += NC_FEW) {
+            int64_t nc = min64(NC_FEW, g->N - jc), njr = (nc + NR - 1) / NR;
+            pack_b_block(g, pc, kc, jc, nc, bbuf);
+            for (int64_t jr = 0; jr < njr; jr++) {
+                tile_src s = {.b = bbuf + jr * NR * kc, .nr = (int)min64(NR, nc - jr * NR)};
+                for (int64_t ir = 0; ir < nir; ir++) {
+                    s.a = abuf + ir * MR * kc;
+                    gemm_tile(g, &s, kc, ir * MR, jc + jr * NR, (int)min64(MR, g->M - ir * MR),
+                              s.nr, accumulate || pc > 0);
+                }
+            }
+        }
+    }
+}
+
+/* Very few rows (M <= 2 MR) times a row-major B: B streamed in place, nothing of it packed (packing
+ * would write and re-read all of B for a single use of each element: 3.1 ms of packing to 2.1 ms
+ * of FMAs at 16x4096x4096). k in blocks of KB_STREAM; for each, every tile across N, each tile
+ * holding all M rows (the wide, MR x NR or tall kernel) so each element of B is loaded once. B is
+ * thus read as KB_STREAM concurrent row runs, the lines PF_COLS columns ahead prefetched; C,
+ * M x N, is reloaded once per k block. 16x4096x4096: 4.2-4.4 ms against 9.3-9.6 ms packed (one
+ * thread; 16..64-row k blocks within 10% of each other, 8 rows 1.3x slower; the prefetch gains
+ * up to 1.1x). */
+#define KB_STREAM 32
+#define PF_COLS 128
+
+static bool stream_fits(const gemm_args *g) {
+    return g->M <= 2 * MR && !g->b.rows && g->b.cs == 1 && g->cs_n == 1;
+}
+
+static void gemm_run_stream(const gemm_args *g, float *abuf, int accumulate) {
+    int64_t boff[KB_STREAM];
+    int mr = (int)g->M;
+    /* tile width: the kernel's (wide: few rows, MR x NR, tall) */
+    int64_t tw = mr <= MT_GEMM_WIDE_MAX_ROWS ? MT_GEMM_WIDE_COLS(mr)
+                 : mr <= MR                  ? NR
+                                             : MT_GEMM_TALL_COLS;
+    for (int64_t pc = 0; pc < g->K; pc += KB_STREAM) {
+        int64_t kc = min64(KB_STREAM, g->K - pc);
+        int acc = accumulate || pc > 0;
+        for (int64_t ir = 0; ir * MR < g->M; ir++)
+            pack_a(g, ir * MR, (int)min64(MR, g->M - ir * MR), pc, kc, abuf + ir * MR * kc);
+        for (int64_t k = 0; k < kc; k++) boff[k] = (pc + k) * g->b.rs;
+        for (int64_t j0 = 0; j0 < g->N; j0 += tw) {
+            int nc = (int)min64(tw, g->N - j0);
+            /* the lines a tile width past PF_COLS ahead, so about PF_COLS floats of each row are
+             * in flight */
+            for (int64_t j = j0 + PF_COLS; j < min64(j0 + tw + PF_COLS, g->N); j += 16)
+                for (int64_t k = 0; k < kc; k++) __builtin_prefetch(g->b.p + boff[k] + j, 0, 3);
+            if (mr <= MT_GEMM_WIDE_MAX_ROWS) {
+                mt_omp_gemm_kernel_brows_wide(kc, abuf, mr, g->b.p + j0, boff, nc, g->c + j0,
+                                              g->cs_m, acc);
+            } else if (mr <= MR) {
+                tile_src s = {.a = abuf, .b = g->b.p + j0, .boff = boff, .nr = nc};
+                gemm_tile(g, &s, kc, 0, j0, mr, nc, acc);
+            } else {
+                mt_omp_gemm_kernel_brows_tall(kc, abuf, mr, g->b.p + j0, boff, nc, g->c + j0,
+                                              g->cs_m, acc);
+            }
+        }
+    }
+}
+
 /* The calling thread's packing buffers; false when out of memory. */
 static bool gemm_buffers(float **abuf, float **bbuf) {
     *abuf = mt_omp_workspace(MT_OMP_WS_GEMM_A, A_BUF_FLOATS * (int64_t)sizeof(float));
     *bbuf = mt_omp_workspace(MT_OMP_WS_GEMM_B, B_BUF_FLOATS * (int64_t)sizeof(float));
     return *abuf && *bbuf;
+}
+
+/* One product on the calling thread, by the cheapest path that fits it (all give the same bits);
+ * returns 0, or non-zero when the packing buffers cannot be allocated. */
+static int gemm_product(const gemm_args *g, int accumulate) {
+    if (direct_fits(g)) {
+        gemm_direct(g, accumulate);
+        return 0;
+    }
+    float *abuf, *bbuf;
+    if (!gemm_buffers(&abuf, &bbuf)) return 1;
+    if (stream_fits(g))
+        gemm_run_stream(g, abuf, accumulate);
+    else if (few_rows(g))
+        gemm_run_few_rows(g, abuf, bbuf, accumulate);
+    else
+        gemm_run(g, abuf, bbuf, accumulate);
+    return 0;
 }
 
 int mt_omp_gemm(int64_t M, int64_t N, int64_t K, const mt_omp_mat *a, const mt_omp_mat *b,
@@ -212,11 +363,8 @@ int mt_omp_gemm(int64_t M, int64_t N, int64_t K, const mt_omp_mat *a, const mt_o
             for (int64_t j = 0; j < N; j++) c[i * rsc + j * csc] = 0.0f;
         return 0;
     }
-    float *abuf, *bbuf;
-    if (!gemm_buffers(&abuf, &bbuf)) return 1;
     gemm_args g = {.M = M, .N = N, .K = K, .a = *a, .b = *b, .c = c, .cs_m = rsc, .cs_n = csc};
-    gemm_run(&g, abuf, bbuf, accumulate);
-    return 0;
+    return gemm_product(&g, accumulate);
 }
 
 /* ------------------------------------------------------------------ batches */
@@ -249,8 +397,6 @@ typedef struct piece_job {
 /* Piece q: one block of rows and columns (cut on micro-tile boundaries) of one batch entry. */
 static int piece_item(void *ctx, int64_t q) {
     const piece_job *j = ctx;
-    float *abuf, *bbuf;
-    if (!gemm_buffers(&abuf, &bbuf)) return 1;
     const gemm_args *g = j->g;
     int64_t r = q % (j->pm * j->pn), im = r / j->pn, jn = r % j->pn;
     int64_t mb = (g->M + MR - 1) / MR, nb = (g->N + NR - 1) / NR;
@@ -262,8 +408,7 @@ static int piece_item(void *ctx, int64_t q) {
     gp.c += m0 * g->cs_m + n0 * g->cs_n;
     gp.M = m1 - m0;
     gp.N = n1 - n0;
-    if (gp.M > 0 && gp.N > 0) gemm_run(&gp, abuf, bbuf, 0);
-    return 0;
+    return gp.M > 0 && gp.N > 0 ? gemm_product(&gp, 0) : 0;
 }
 
 mt_status mt_omp_matmul(const mt_kernel_args *args) {

@@ -26,6 +26,13 @@
  * back_input: a band of rows of an image, or of whole images; back_weight: a block of gw's rows
  * (c, kh, kw) over the whole sum); so no bit depends on the thread count.
  *
+ * Non-finite values: the definition (naive_conv.c) skips a tap that falls outside the source,
+ * but the products above multiply it as a zero of the padding (or of a dropped position in
+ * back_weight), and 0 * inf is NaN where the definition has inf or a number. So when an operand
+ * that meets those zeros holds an inf or a NaN (forward and back_input: the weight; back_weight:
+ * the input and grad_out), the op runs the reference loops instead: slow, but only for data that
+ * has already overflowed, and it keeps every result the definition gives.
+ *
  * Workspaces (openmp.h slots, per thread, kept between calls): the padded band, its row table, the
  * band's product before it is copied into the output (whose pitch has no dropped columns), and
  * for back_weight the band of grad_out laid out on the same pitch and gw^T; the calling thread
@@ -33,7 +40,9 @@
  * to one grid row where a row alone is larger. */
 #include "openmp_conv.h"
 #include "openmp_gemm.h"
+#include "../naive/naive.h"
 
+#include <math.h>
 #include <omp.h>
 
 #define PAD_FLOATS ((int64_t)1 << 17) /* a padded band: 512 KiB */
@@ -74,6 +83,19 @@ static view4 as_view4(const mt_tensor *t) {
         src++;
     }
     return v;
+}
+
+/* Whether any element of v is an inf or a NaN (see the header comment). */
+static bool has_nonfinite(const view4 *v) {
+    for (int64_t a = 0; a < v->n[0]; a++)
+        for (int64_t b = 0; b < v->n[1]; b++)
+            for (int64_t c = 0; c < v->n[2]; c++) {
+                const float *row = v->p + a * v->s[0] + b * v->s[1] + c * v->s[2];
+                bool bad = false;
+                for (int64_t d = 0; d < v->n[3]; d++) bad |= !isfinite(row[d * v->s[3]]);
+                if (bad) return true;
+            }
+    return false;
 }
 
 /* Positions t = y * n3 + x sit at t * s3. */
@@ -288,6 +310,7 @@ mt_status mt_omp_conv(const mt_kernel_args *args) {
     view4 in = as_view4(args->src[0]); /* (B, Cin, H, W) */
     view4 w = as_view4(args->src[1]);  /* (Cout, Cin, KH, KW) */
     const char *op = mt_op_name(args->op);
+    if (has_nonfinite(&w)) return mt_naive_conv(args);
     int64_t R = w.n[1] * w.n[2] * w.n[3];
     band_job j = {.w = w.p, .w_rs = w.s[0], .M = out.n[1], .B = out.n[0], .out = out};
     if (!mt_is_contiguous(args->src[1])) {
@@ -308,6 +331,7 @@ mt_status mt_omp_conv_back_input(const mt_kernel_args *args) {
     view4 g = as_view4(args->src[0]); /* (B, Cout, Ho, Wo) */
     view4 w = as_view4(args->src[1]); /* (Cout, Cin, KH, KW) */
     const char *op = mt_op_name(args->op);
+    if (has_nonfinite(&w)) return mt_naive_conv_back_input(args);
     int64_t R = w.n[0] * w.n[2] * w.n[3];
     float *wt = ws_floats(MT_OMP_WS_CONV_WEIGHT, w.n[1] * R);
     if (!wt) return mt_fail(MT_ERR_OOM, "openmp %s: out of memory for the weight", op);
@@ -427,6 +451,7 @@ mt_status mt_omp_conv_back_weight(const mt_kernel_args *args) {
     view4 in = as_view4(args->src[0]); /* (B, Cin, H, W) */
     view4 g = as_view4(args->src[1]);  /* (B, Cout, Ho, Wo) */
     const char *op = mt_op_name(args->op);
+    if (has_nonfinite(&in) || has_nonfinite(&g)) return mt_naive_conv_back_weight(args);
     int64_t B = in.n[0], M = gw.n[0], R = gw.n[1] * gw.n[2] * gw.n[3];
     mt_conv_axis ah, aw;
     forward_axes(args, &ah, &aw);

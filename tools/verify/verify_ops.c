@@ -112,6 +112,8 @@ static mt_tensor *g_dropout(mt_ctx *c, mt_tensor **x, const vf_problem *p) {
 #define TOL_LOGSOFTMAX {2e-6, 1e-5, 1e-10, VF_SCALE_IN0_MAX}
 #define TOL_DROPOUT {0, 1e-6, 1e-12, VF_SCALE_ONE}
 #define R_SOFTMAX (R_LINEAR | VF_BIT(VF_R_SHIFTED))
+/* convolutions skip the taps that fall outside the input (no 0 * inf from padding) */
+#define R_CONV (R_LINEAR | VF_BIT(VF_R_SPECIAL))
 #define R_DROPOUT (VF_BIT(VF_R_ONES) | VF_BIT(VF_R_UNIT) | VF_BIT(VF_R_WIDE))
 /* mt_max is an nn function: its gradient check comes with the nn ops */
 #define MAX_GRADIENT GRAD_KINKS(g_max, VF_R_UNIT)
@@ -154,17 +156,17 @@ static const vf_op TABLE[] = {
     {MT_OP_MATMUL, &VF_FAMILY_MATMUL, 0, R_ANY, TOL_SUMS, GOLDEN2("matmul"),
      GRAD(g_matmul, VF_R_UNIT), NULL},
     /* convolutions: the backward products are checked against the forward files' gradients */
-    {MT_OP_CONV1D, &VF_FAMILY_CONV1D, 0, R_LINEAR, TOL_SUMS, GOLDEN2("conv1d"),
+    {MT_OP_CONV1D, &VF_FAMILY_CONV1D, 0, R_CONV, TOL_SUMS, GOLDEN2("conv1d"),
      GRAD(g_conv1d, VF_R_UNIT), NULL},
-    {MT_OP_CONV1D_BACK_INPUT, &VF_FAMILY_CONV1D, 1, R_LINEAR, TOL_SUMS,
+    {MT_OP_CONV1D_BACK_INPUT, &VF_FAMILY_CONV1D, 1, R_CONV, TOL_SUMS,
      GOLDEN_FROM("conv1d", "r", "in1", "grad0"), NO_GRAD, NULL},
-    {MT_OP_CONV1D_BACK_WEIGHT, &VF_FAMILY_CONV1D, 2, R_LINEAR, TOL_SUMS,
+    {MT_OP_CONV1D_BACK_WEIGHT, &VF_FAMILY_CONV1D, 2, R_CONV, TOL_SUMS,
      GOLDEN_FROM("conv1d", "in0", "r", "grad1"), NO_GRAD, NULL},
-    {MT_OP_CONV2D, &VF_FAMILY_CONV2D, 0, R_LINEAR, TOL_SUMS, GOLDEN2("conv2d"),
+    {MT_OP_CONV2D, &VF_FAMILY_CONV2D, 0, R_CONV, TOL_SUMS, GOLDEN2("conv2d"),
      GRAD(g_conv2d, VF_R_UNIT), NULL},
-    {MT_OP_CONV2D_BACK_INPUT, &VF_FAMILY_CONV2D, 1, R_LINEAR, TOL_SUMS,
+    {MT_OP_CONV2D_BACK_INPUT, &VF_FAMILY_CONV2D, 1, R_CONV, TOL_SUMS,
      GOLDEN_FROM("conv2d", "r", "in1", "grad0"), NO_GRAD, NULL},
-    {MT_OP_CONV2D_BACK_WEIGHT, &VF_FAMILY_CONV2D, 2, R_LINEAR, TOL_SUMS,
+    {MT_OP_CONV2D_BACK_WEIGHT, &VF_FAMILY_CONV2D, 2, R_CONV, TOL_SUMS,
      GOLDEN_FROM("conv2d", "in0", "r", "grad1"), NO_GRAD, NULL},
     /* pooling, window = stride */
     {MT_OP_AVGPOOL2D, &VF_FAMILY_POOL, 0, R_ANY, TOL_SUMS, GOLDEN1("avgpool2d"),

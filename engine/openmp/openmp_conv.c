@@ -10,7 +10,8 @@
  * Small forward and back_input convolutions whose grid is their source's (stride 1, the output as
  * large as the input: MiniTorch's forms, PyTorch's with "same" padding) run the direct kernel
  * instead (openmp_conv_direct.c: no band copy, no packing, no dropped columns), which computes the
- * same chains, so the same bits.
+ * same chains, so the same bits. On the same shapes back_weight runs the direct weight kernel
+ * (openmp_conv_direct_weight.c), whose sums go in another order (defined there).
  *
  * back_input is a gather: each input element sums what it fed, through the inverse position map,
  * so it is a convolution of grad_out like the forward one and no element is scattered to. For
@@ -20,7 +21,8 @@
  * Determinism: each output element is computed by one thread, in an order fixed by the shapes:
  * the FMA chain over (c, kh, kw) for forward and back_input; for back_weight the chain over
  * (b, th, tw), or, with few output channels, the dot kernel's lane sums (openmp_gemm.h) over the
- * bands of positions, which plan_bands cuts from the shapes alone. Channel chunks and bands split
+ * bands of positions, which plan_bands cuts from the shapes alone; or the direct weight kernel's
+ * lanes and tree. Channel chunks and bands split
  * a chain into consecutive calls that continue it (accumulate), the zeros of the padding and of
  * dropped pitch columns add exact zeros, and threads take whole output pieces (forward,
  * back_input: a band of rows of an image, or of whole images; back_weight: a block of gw's rows
@@ -446,6 +448,23 @@ static int weight_item(void *ctx, int64_t q) {
     return 0;
 }
 
+/* The direct weight kernel's form of a job, on the direct kernel's geometry (direct_form): stride
+ * 1, grad_out's grid the input's, both with contiguous planes. */
+static bool direct_weight_form(const weight_job *j, mt_conv_direct_weight *dw) {
+    const mt_conv_plan *p = &j->p;
+    if (p->ah.mul != 1 || p->aw.mul != 1 || p->ah.div != 1 || p->aw.div != 1 || p->Th != p->Hs ||
+        p->Tw != p->Ws || p->sx != 1 || (p->Hs > 1 && p->sy != p->Ws) ||
+        !positions_merge(&j->g) || j->g.s[3] != 1)
+        return false;
+    *dw = (mt_conv_direct_weight){
+        .d = {.src = p->src, .sb = p->sb, .sc = p->sc, .B = j->B, .C = p->C, .M = j->M,
+              .H = p->Hs, .W = p->Ws, .KH = p->KH, .KW = p->KW, .dh0 = p->ah.base,
+              .dhk = p->ah.kdir, .dw0 = p->aw.base, .dwk = p->aw.kdir},
+        .g = j->g.p, .gb = j->g.s[0], .gc = j->g.s[1], .gw = j->gw.p,
+        .gws = {j->gw.s[0], j->gw.s[1], j->gw.s[2], j->gw.s[3]}};
+    return mt_conv_direct_weight_fits(dw);
+}
+
 mt_status mt_omp_conv_back_weight(const mt_kernel_args *args) {
     view4 gw = as_view4(args->out);    /* (Cout, Cin, KH, KW) */
     view4 in = as_view4(args->src[0]); /* (B, Cin, H, W) */
@@ -464,12 +483,19 @@ mt_status mt_omp_conv_back_weight(const mt_kernel_args *args) {
                      r / gw.n[3] % gw.n[2] * gw.s[2] + r % gw.n[3] * gw.s[3]] = 0.0f;
         return MT_OK;
     }
+    bool parallel = want_threads(B * M * R * j.p.Th * j.p.Tw);
+    mt_conv_direct_weight dw;
+    if (direct_weight_form(&j, &dw)) {
+        if (mt_conv_direct_weight_run(&dw, parallel))
+            return mt_fail(MT_ERR_OOM, "openmp %s: out of memory for the direct kernel's tables",
+                           op);
+        return MT_OK;
+    }
     /* bands: their grad_out (M rows) within OUT_FLOATS, as the forward's products */
     j.bp = plan_bands(&j.p, M, B, 1);
     j.dot = j.p.aw.mul == 1 && M <= DOT_MAX_M;
     /* pieces: each one's gw^T within OUT_FLOATS, and one per thread (every piece gathers all of
      * grad_out: more pieces would repeat that pass) */
-    bool parallel = want_threads(B * M * R * j.p.Th * j.p.Tw);
     int64_t nb = cdiv(R, MT_GEMM_MR);
     int64_t nth = parallel ? omp_get_max_threads() : 1;
     j.npieces = min64(nb, max64(cdiv(R * M, OUT_FLOATS), nth));

@@ -98,4 +98,29 @@ bool mt_conv_direct_fits(const mt_conv_direct *d);
  * the calling thread's CONV_PAD, CONV_OUT and CONV_ROWS workspace slots. */
 int mt_conv_direct_run(const mt_conv_direct *d, bool parallel);
 
+/* The direct weight gradient (openmp_conv_direct_weight.c), on the direct kernel's geometry:
+ * gw[o][c][kh][kw] = sum over b and t of g[b][o][t] src[b][c][t + dh W + dw], the taps outside
+ * the image skipped (both operands finite). */
+typedef struct mt_conv_direct_weight {
+    mt_conv_direct d; /* the geometry and src, the input; w and out unused, M = Cout */
+    const float *g;   /* (B, M, H W): each plane contiguous */
+    int64_t gb, gc;
+    float *gw;        /* (M, C, KH, KW) at strides gws */
+    int64_t gws[4];
+} mt_conv_direct_weight;
+
+/* Whether it is built (AVX-512) and takes these shapes. */
+bool mt_conv_direct_weight_fits(const mt_conv_direct_weight *d);
+/* Runs it (on the team with `parallel`); 0, or non-zero when out of memory for its tables. Uses
+ * the calling thread's CONV_OUT and CONV_ROWS workspace slots. */
+int mt_conv_direct_weight_run(const mt_conv_direct_weight *d, bool parallel);
+
+#if defined(__AVX512F__)
+/* The bound of the direct kernels' mask table (vectors x taps, 2 bytes each: 512 KiB). */
+#define MT_CONV_DIRECT_MAX_MASKS ((int64_t)1 << 18)
+/* masks (nvec, KH KW): masks[v KK + kh KW + kw] has lane l set when position t = 16 v + l is in
+ * the image and tap (kh, kw) reads inside it (the geometry fields of d only). */
+void mt_conv_direct_masks(const mt_conv_direct *d, int64_t nvec, uint16_t *masks);
+#endif
+
 #endif

@@ -24,9 +24,8 @@
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
-/* The mask table's bound (vectors x taps, 2 bytes each: 512 KiB), built per call on the calling
- * thread (a 224 x 224 image with a 7 x 7 kernel takes 150K). */
-#define MAX_MASKS ((int64_t)1 << 18)
+/* The mask table is built per call on the calling thread (a 224 x 224 image with a 7 x 7 kernel
+ * takes 150K of its MT_CONV_DIRECT_MAX_MASKS). */
 #define DIRECT_L1_FLOATS ((int64_t)12288) /* 48 KiB */
 
 typedef struct direct_job {
@@ -110,9 +109,8 @@ static int direct_item(void *ctx, int64_t q) {
     return 0;
 }
 
-/* The mask table: masks[v KK + kh KW + kw] has lane l set when position t = 16 v + l is in the
- * image and tap (kh, kw) reads inside it. Lanes carry (th, tw) from vector to vector. */
-static void build_masks(const mt_conv_direct *d, int64_t nvec, uint16_t *masks) {
+/* The mask table (openmp_conv.h). Lanes carry (th, tw) from vector to vector. */
+void mt_conv_direct_masks(const mt_conv_direct *d, int64_t nvec, uint16_t *masks) {
     const __m512i W = _mm512_set1_epi32((int)d->W), H = _mm512_set1_epi32((int)d->H);
     const __m512i one = _mm512_set1_epi32(1), step = _mm512_set1_epi32(16);
     __m512i tw = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -143,8 +141,8 @@ static void build_masks(const mt_conv_direct *d, int64_t nvec, uint16_t *masks) 
  * fill at least 7/8 of their vectors' lanes (the product packs short images end to end instead). */
 bool mt_conv_direct_fits(const mt_conv_direct *d) {
     int64_t KK = d->KH * d->KW, S = d->H * d->W, nvec = (S + 15) / 16;
-    return S < ((int64_t)1 << 30) && nvec * KK <= MAX_MASKS && d->M <= DIRECT_MAX_M &&
-           d->C * KK <= DIRECT_MAX_R && (d->C * S <= DIRECT_L1_FLOATS || d->C <= 4) &&
+    return S < ((int64_t)1 << 30) && nvec * KK <= MT_CONV_DIRECT_MAX_MASKS &&
+           d->M <= DIRECT_MAX_M && d->C * KK <= DIRECT_MAX_R && (d->C * S <= DIRECT_L1_FLOATS || d->C <= 4) &&
            (d->M <= DIRECT_SMALL_M || 8 * S >= 7 * 16 * nvec);
 }
 
@@ -162,7 +160,7 @@ int mt_conv_direct_run(const mt_conv_direct *d, bool parallel) {
                 int64_t o = p * PANEL + i;
                 wp[(p * R + r) * PANEL + i] = o < d->M ? d->w[o * d->w_rs + r] : 0.0f;
             }
-    build_masks(d, nvec, masks);
+    mt_conv_direct_masks(d, nvec, masks);
     for (int64_t kh = 0; kh < d->KH; kh++)
         for (int64_t kw = 0; kw < d->KW; kw++)
             offs[kh * d->KW + kw] = (d->dh0 + kh * d->dhk) * d->W + d->dw0 + kw * d->dwk;

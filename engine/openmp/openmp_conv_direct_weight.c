@@ -1,0 +1,184 @@
+/* The direct weight gradient (openmp_conv.h, mt_conv_direct_weight): for the small convolutions
+ * the direct kernel takes (openmp_conv_direct.c: stride 1, the grid the source's, contiguous
+ * planes), back_weight straight from the input and grad_out, with no band copy, no lowering and no
+ * product, which cost more than the FMAs at these sizes:
+ *     gw[o][c][kh][kw] = sum over images b and positions t of g[b][o][t] x[b][c][t + dh W + dw],
+ * the taps that read outside the image skipped.
+ *
+ * An image's S positions are taken flat, 16 to a vector, as in the direct kernel: tap k = (kh, kw)
+ * of the vector at t0 is the run x + t0 + dh W + dw loaded with the mask table's mask (zero where
+ * the tap reads outside, or the position is past the image), grad_out's run at t0 loaded with the
+ * image's tail mask on its last vector only (a masked load costs more). A block of gw is up to 4
+ * output channels by up to 16 flat taps r = (c, kh, kw), one accumulator vector each, held in
+ * registers over the whole sum: each step (b, vector) loads the block's grad_out runs and shifted
+ * input runs and FMAs every pair.
+ *
+ * Bits: each gw element is the sum of 16 lanes; lane l starts at +0 and takes
+ *     acc_l = fmaf(g[b][o][t], x_r(t), acc_l)   for t = 16 v + l, v = 0 .. nvec - 1,
+ * b = 0 .. B - 1 (images outer, vectors inner), with x_r(t) = 0 where tap r reads outside (or
+ * t >= S, where g loads 0 too): a term that adds exactly nothing, since g is finite there
+ * (openmp_conv.c sends inf and NaN operands to the reference loops) and a sum that starts at +0 is
+ * never -0. Then the lanes are summed by a fixed tree: s1[i] = l[i] + l[i + 8] (i < 8),
+ * s2[i] = s1[i] + s1[i + 4] (i < 4), s3[i] = s2[i] + s2[i + 2] (i < 2), gw = s3[0] + s3[1].
+ * The order depends on S and B alone, not on the blocking, nor on the threads: each block, all of
+ * its sum, is one item of one thread.
+ * Measured: the step is bound by the shifted input loads (a 512-bit load across a cache line costs
+ * several cycles on this core), ~130 GFLOP/s on one core against the forward's ~250, which loads
+ * 3 shifted runs per 24 FMAs where this loads 6.
+ * These are not the product path's bits (a chain over (b, th, tw), or the dot kernel's lanes); both
+ * are within the float rounding of a sum of B S terms of the definition (tests/test_openmp_conv.c).
+ * Without AVX-512 there is no direct weight kernel: the product path runs, whose bits differ in
+ * the last places from this kernel's on the shapes it takes (both thread-invariant). */
+#include "openmp_conv.h"
+
+#include <omp.h>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+#define MO_MAX 4  /* output channels per block */
+#define NT_MAX 16 /* flat taps per block (with one output channel; MO NT <= 24, ntmax) */
+
+typedef struct weight_job {
+    const mt_conv_direct_weight *d;
+    const uint16_t *masks; /* (nvec, KK) */
+    const int64_t *taps;   /* (3, R): flat tap r's offset in an image of x (c sc + dh W + dw),
+                            * its k = (kh, kw), its offset in gw from an output channel's */
+    int64_t KK, R, S, nvec, nob, nrb;
+} weight_job;
+
+/* Taps per block for mo output channels: the most whose accumulators, with the mo grad_out runs
+ * and the input run, fit the 32 vector registers. */
+static int ntmax(int mo) {
+    static const int nt[MO_MAX + 1] = {0, 16, 12, 9, 6};
+    return nt[mo];
+}
+
+/* The sum of a vector's lanes by the fixed tree of the header comment. */
+static inline float lane_sum(__m512 a) {
+    a = _mm512_add_ps(a, _mm512_shuffle_f32x4(a, a, 0x4E));   /* lane i + lane i + 8 */
+    a = _mm512_add_ps(a, _mm512_shuffle_f32x4(a, a, 0xB1));   /* + i + 4 */
+    a = _mm512_add_ps(a, _mm512_permute_ps(a, 0x4E));         /* + i + 2 */
+    return _mm_cvtss_f32(_mm512_castps512_ps128(_mm512_add_ps(a, _mm512_permute_ps(a, 0xB1))));
+}
+
+/* The block of output channels [o0, o0 + MO) by flat taps [r0, r0 + NT). */
+static inline __attribute__((always_inline)) void block_body(const weight_job *j, int64_t o0,
+                                                              int64_t r0, const int MO,
+                                                              const int NT) {
+    const mt_conv_direct_weight *d = j->d;
+    const int64_t KK = j->KK, nvec = j->nvec, gc = d->gc;
+    const int64_t nfull = j->S / 16; /* vectors of positions all in the image */
+    const __mmask16 gmask = (__mmask16)((1u << (j->S % 16)) - 1);
+    const int64_t R = j->R, *xo = j->taps + r0, *kt = j->taps + R + r0, *gwo = j->taps + 2 * R + r0;
+    __m512 acc[MO_MAX][NT_MAX];
+    _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
+        _Pragma("GCC unroll 16") for (int q = 0; q < NT; q++) acc[i][q] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < d->d.B; b++) {
+        const float *g = d->g + b * d->gb + o0 * gc;    /* (MO, S) */
+        const float *x = d->d.src + b * d->d.sb;        /* (C, S) */
+        const uint16_t *mk = j->masks;
+        for (int64_t v = 0; v < nvec; v++, mk += KK) {
+            int64_t t0 = 16 * v;
+            __m512 gv[MO_MAX]; /* a masked load only where needed: it costs more */
+            if (v < nfull) {
+                _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
+                    gv[i] = _mm512_loadu_ps(g + i * gc + t0);
+            } else {
+                _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
+                    gv[i] = _mm512_maskz_loadu_ps(gmask, g + i * gc + t0);
+            }
+            _Pragma("GCC unroll 16") for (int q = 0; q < NT; q++) {
+                __m512 xv = _mm512_maskz_loadu_ps(mk[kt[q]], x + xo[q] + t0);
+                _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
+                    acc[i][q] = _mm512_fmadd_ps(gv[i], xv, acc[i][q]);
+            }
+        }
+    }
+    _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
+        _Pragma("GCC unroll 16") for (int q = 0; q < NT; q++)
+            d->gw[(o0 + i) * d->gws[0] + gwo[q]] = lane_sum(acc[i][q]);
+}
+
+#define ntmax_c(mo) ((mo) == 1 ? 16 : (mo) == 2 ? 12 : (mo) == 3 ? 9 : 6)
+#define NT_CASE(MO, NT)                                                                         \
+    case NT:                                                                                    \
+        if (NT <= ntmax_c(MO)) block_body(j, o0, r0, MO, NT);                       \
+        break;
+#define NT_SWITCH(MO)                                                                           \
+    switch (nt) {                                                                               \
+        NT_CASE(MO, 1) NT_CASE(MO, 2) NT_CASE(MO, 3) NT_CASE(MO, 4) NT_CASE(MO, 5)              \
+        NT_CASE(MO, 6) NT_CASE(MO, 7) NT_CASE(MO, 8) NT_CASE(MO, 9) NT_CASE(MO, 10)             \
+        NT_CASE(MO, 11) NT_CASE(MO, 12) NT_CASE(MO, 13) NT_CASE(MO, 14) NT_CASE(MO, 15)         \
+        NT_CASE(MO, 16)                                                                         \
+    }
+
+/* Item q: output-channel block q / nrb, tap block q % nrb (none when that block has fewer). The
+ * blocks split M and R evenly: sizes differ by at most one. */
+static int weight_item(void *ctx, int64_t q) {
+    const weight_job *j = ctx;
+    int64_t M = j->d->d.M, ob = q / j->nrb, rb = q % j->nrb;
+    int64_t o0 = M * ob / j->nob, o1 = M * (ob + 1) / j->nob;
+    int mo = (int)(o1 - o0);
+    int64_t nrb = (j->R + ntmax(mo) - 1) / ntmax(mo);
+    if (rb >= nrb) return 0;
+    int64_t r0 = j->R * rb / nrb, r1 = j->R * (rb + 1) / nrb;
+    int nt = (int)(r1 - r0);
+    switch (mo) {
+    case 1: NT_SWITCH(1); break;
+    case 2: NT_SWITCH(2); break;
+    case 3: NT_SWITCH(3); break;
+    default: NT_SWITCH(4); break;
+    }
+    return 0;
+}
+
+/* Where it beats the product path (measured, one thread): the direct kernel's shapes with images
+ * of up to MAX_S positions. Each block streams its grad_out and input planes over all the images;
+ * past that (a 40 x 40 image: 5% slower, 64 x 64: 7%, 224 x 224: 20%) they come from L2 and the
+ * product's bands win; at 32 x 32 both are even. Nor where a quarter of the lanes would be past
+ * the image (conv1d (16,8,20) / (8,8,7): 5% slower). */
+#define MAX_S 1024
+bool mt_conv_direct_weight_fits(const mt_conv_direct_weight *d) {
+    int64_t S = d->d.H * d->d.W, nvec = (S + 15) / 16;
+    return S <= MAX_S && 4 * S >= 3 * 16 * nvec && mt_conv_direct_fits(&d->d);
+}
+
+int mt_conv_direct_weight_run(const mt_conv_direct_weight *d, bool parallel) {
+    int64_t KK = d->d.KH * d->d.KW, S = d->d.H * d->d.W, nvec = (S + 15) / 16;
+    /* the calling thread's slots, which the items (on any thread) do not use */
+    uint16_t *masks = mt_omp_workspace(MT_OMP_WS_CONV_OUT, nvec * KK * (int64_t)sizeof(uint16_t));
+    int64_t R = d->d.C * KK;
+    int64_t *taps = mt_omp_workspace(MT_OMP_WS_CONV_ROWS, 3 * R * (int64_t)sizeof(int64_t));
+    if (!masks || !taps) return 1;
+    mt_conv_direct_masks(&d->d, nvec, masks);
+    for (int64_t c = 0, r = 0; c < d->d.C; c++)
+        for (int64_t kh = 0; kh < d->d.KH; kh++)
+            for (int64_t kw = 0; kw < d->d.KW; kw++, r++) {
+                taps[r] = c * d->d.sc + (d->d.dh0 + kh * d->d.dhk) * d->d.W + d->d.dw0 +
+                          kw * d->d.dwk;
+                taps[R + r] = kh * d->d.KW + kw;
+                taps[2 * R + r] = c * d->gws[1] + kh * d->gws[2] + kw * d->gws[3];
+            }
+    weight_job j = {.d = d, .masks = masks, .taps = taps, .KK = KK, .R = R, .S = S,
+                    .nvec = nvec, .nob = (d->d.M + MO_MAX - 1) / MO_MAX};
+    /* the most tap blocks of any output-channel block: that of the widest */
+    int mo_wide = (int)((d->d.M + j.nob - 1) / j.nob);
+    j.nrb = (j.R + ntmax(mo_wide) - 1) / ntmax(mo_wide);
+    return mt_omp_for(j.nob * j.nrb, parallel, weight_item, &j);
+}
+
+#else
+
+bool mt_conv_direct_weight_fits(const mt_conv_direct_weight *d) {
+    (void)d;
+    return false;
+}
+
+int mt_conv_direct_weight_run(const mt_conv_direct_weight *d, bool parallel) {
+    (void)d;
+    (void)parallel;
+    return 1;
+}
+
+#endif

@@ -32,6 +32,7 @@
 #include "openmp_conv.h"
 
 #include <omp.h>
+#include <string.h>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -41,9 +42,9 @@
 
 typedef struct weight_job {
     const mt_conv_direct_weight *d;
-    const uint16_t *masks; /* (nvec, KK) */
-    const int64_t *taps;   /* (3, R): flat tap r's offset in an image of x (c sc + dh W + dw),
-                            * its k = (kh, kw), its offset in gw from an output channel's */
+    const uint16_t *masks; /* (nvec, R): flat tap r's mask (the mask table's of its (kh, kw)) */
+    const int64_t *taps;   /* (2, R): flat tap r's offset in an image of x (c sc + dh W + dw),
+                            * its offset in gw from an output channel's */
     int64_t KK, R, S, nvec, nob, nrb;
 } weight_job;
 
@@ -62,38 +63,43 @@ static inline float lane_sum(__m512 a) {
     return _mm_cvtss_f32(_mm512_castps512_ps128(_mm512_add_ps(a, _mm512_permute_ps(a, 0xB1))));
 }
 
+/* One step of a block: the MO grad_out runs at g (row stride gc) times the NT taps' input runs
+ * at x + xo[q] (masks mk[q]), into acc; `tail`: g's last vector, masked by gmask. */
+static inline __attribute__((always_inline)) void
+step(__m512 acc[MO_MAX][NT_MAX], const float *g, int64_t gc, const float *x, const int64_t *xo,
+     const uint16_t *mk, __mmask16 gmask, const int MO, const int NT, const bool tail) {
+    __m512 gv[MO_MAX]; /* a masked load only where needed: it costs more */
+    _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
+        gv[i] = tail ? _mm512_maskz_loadu_ps(gmask, g + i * gc) : _mm512_loadu_ps(g + i * gc);
+    _Pragma("GCC unroll 16") for (int q = 0; q < NT; q++) {
+        __m512 xv = _mm512_maskz_loadu_ps(mk[q], x + xo[q]);
+        _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
+            acc[i][q] = _mm512_fmadd_ps(gv[i], xv, acc[i][q]);
+    }
+}
+
 /* The block of output channels [o0, o0 + MO) by flat taps [r0, r0 + NT). */
 static inline __attribute__((always_inline)) void block_body(const weight_job *j, int64_t o0,
                                                               int64_t r0, const int MO,
                                                               const int NT) {
     const mt_conv_direct_weight *d = j->d;
-    const int64_t KK = j->KK, nvec = j->nvec, gc = d->gc;
+    const int64_t R = j->R, gc = d->gc;
     const int64_t nfull = j->S / 16; /* vectors of positions all in the image */
     const __mmask16 gmask = (__mmask16)((1u << (j->S % 16)) - 1);
-    const int64_t R = j->R, *xo = j->taps + r0, *kt = j->taps + R + r0, *gwo = j->taps + 2 * R + r0;
+    const int64_t *gwo = j->taps + R + r0;
+    int64_t xo[NT_MAX]; /* a copy the compiler may keep in registers */
+    _Pragma("GCC unroll 16") for (int q = 0; q < NT; q++) xo[q] = j->taps[r0 + q];
     __m512 acc[MO_MAX][NT_MAX];
     _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
         _Pragma("GCC unroll 16") for (int q = 0; q < NT; q++) acc[i][q] = _mm512_setzero_ps();
     for (int64_t b = 0; b < d->d.B; b++) {
-        const float *g = d->g + b * d->gb + o0 * gc;    /* (MO, S) */
-        const float *x = d->d.src + b * d->d.sb;        /* (C, S) */
-        const uint16_t *mk = j->masks;
-        for (int64_t v = 0; v < nvec; v++, mk += KK) {
-            int64_t t0 = 16 * v;
-            __m512 gv[MO_MAX]; /* a masked load only where needed: it costs more */
-            if (v < nfull) {
-                _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
-                    gv[i] = _mm512_loadu_ps(g + i * gc + t0);
-            } else {
-                _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
-                    gv[i] = _mm512_maskz_loadu_ps(gmask, g + i * gc + t0);
-            }
-            _Pragma("GCC unroll 16") for (int q = 0; q < NT; q++) {
-                __m512 xv = _mm512_maskz_loadu_ps(mk[kt[q]], x + xo[q] + t0);
-                _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
-                    acc[i][q] = _mm512_fmadd_ps(gv[i], xv, acc[i][q]);
-            }
-        }
+        const float *g = d->g + b * d->gb + o0 * gc; /* (MO, S) */
+        const float *x = d->d.src + b * d->d.sb;     /* (C, S) */
+        const uint16_t *mk = j->masks + r0;          /* (nvec, NT) at row stride R */
+        int64_t v = 0;
+        for (; v < nfull; v++, mk += R, g += 16, x += 16)
+            step(acc, g, gc, x, xo, mk, gmask, MO, NT, false);
+        if (v < j->nvec) step(acc, g, gc, x, xo, mk, gmask, MO, NT, true);
     }
     _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
         _Pragma("GCC unroll 16") for (int q = 0; q < NT; q++)
@@ -147,18 +153,23 @@ bool mt_conv_direct_weight_fits(const mt_conv_direct_weight *d) {
 int mt_conv_direct_weight_run(const mt_conv_direct_weight *d, bool parallel) {
     int64_t KK = d->d.KH * d->d.KW, S = d->d.H * d->d.W, nvec = (S + 15) / 16;
     /* the calling thread's slots, which the items (on any thread) do not use */
-    uint16_t *masks = mt_omp_workspace(MT_OMP_WS_CONV_OUT, nvec * KK * (int64_t)sizeof(uint16_t));
     int64_t R = d->d.C * KK;
-    int64_t *taps = mt_omp_workspace(MT_OMP_WS_CONV_ROWS, 3 * R * (int64_t)sizeof(int64_t));
+    uint16_t *masks =
+        mt_omp_workspace(MT_OMP_WS_CONV_OUT, nvec * (R + KK) * (int64_t)sizeof(uint16_t));
+    int64_t *taps = mt_omp_workspace(MT_OMP_WS_CONV_ROWS, 2 * R * (int64_t)sizeof(int64_t));
     if (!masks || !taps) return 1;
-    mt_conv_direct_masks(&d->d, nvec, masks);
+    /* the table by (kh, kw) after the one by flat tap, which a block reads at fixed offsets */
+    uint16_t *mkk = masks + nvec * R; /* (nvec, KK) */
+    mt_conv_direct_masks(&d->d, nvec, mkk);
+    for (int64_t v = 0; v < nvec; v++)
+        for (int64_t c = 0; c < d->d.C; c++)
+            memcpy(masks + v * R + c * KK, mkk + v * KK, (size_t)KK * sizeof(uint16_t));
     for (int64_t c = 0, r = 0; c < d->d.C; c++)
         for (int64_t kh = 0; kh < d->d.KH; kh++)
             for (int64_t kw = 0; kw < d->d.KW; kw++, r++) {
                 taps[r] = c * d->d.sc + (d->d.dh0 + kh * d->d.dhk) * d->d.W + d->d.dw0 +
                           kw * d->d.dwk;
-                taps[R + r] = kh * d->d.KW + kw;
-                taps[2 * R + r] = c * d->gws[1] + kh * d->gws[2] + kw * d->gws[3];
+                taps[R + r] = c * d->gws[1] + kh * d->gws[2] + kw * d->gws[3];
             }
     weight_job j = {.d = d, .masks = masks, .taps = taps, .KK = KK, .R = R, .S = S,
                     .nvec = nvec, .nob = (d->d.M + MO_MAX - 1) / MO_MAX};

@@ -250,6 +250,61 @@ static void test_direct_vs_product(void) {
     }
 }
 
+/* A view of shape (B, C, S) (conv1d) or (B, C, H, W) over fresh storage at element offset off,
+ * channel planes gap floats apart: planes that start at addresses of any alignment. */
+static mt_tensor *offset_view(mt_ctx *ctx, int nd, const int64_t *shape, int64_t off, int64_t gap) {
+    int64_t S = 1;
+    for (int d = 2; d < nd; d++) S *= shape[d];
+    int64_t n = off + shape[0] * shape[1] * (S + gap);
+    mt_tensor *base = make_tensor(ctx, 1, &n, -1, 1, &RNG, 0);
+    mt_tensor *v = mt_tensor_alias(ctx, base);
+    v->ndim = nd;
+    for (int d = 0; d < nd; d++) v->shape[d] = shape[d];
+    v->strides[nd - 1] = 1;
+    if (nd == 4) v->strides[2] = shape[3];
+    v->strides[1] = S + gap;
+    v->strides[0] = shape[1] * (S + gap);
+    v->offset = off;
+    return v;
+}
+
+/* The direct weight gradient on inputs whose planes start at every alignment mod 16 floats, with
+ * gaps between planes, against the same values contiguous: the same bits (its order of operations
+ * does not depend on where the planes lie), and against naive. */
+static void test_direct_weight_offsets(void) {
+    static const conv_case OFFS[] = {
+        {"2d direct weight, offset view", 2, 3, 3, 20, 20, 5, 4, 4, {0}, {0}, 0},
+        {"2d direct weight, offset view, tail vector", 2, 2, 2, 7, 9, 3, 3, 3, {0}, {0}, 0},
+        {"2d direct weight, offset view, same padding", 2, 2, 3, 13, 10, 4, 3, 5, {1, 1}, {1, 2}, 0},
+        {"1d direct weight, offset view, reverse", 1, 2, 2, 1, 37, 3, 1, 5, {0}, {0}, 1},
+    };
+    for (size_t i = 0; i < sizeof OFFS / sizeof OFFS[0]; i++) {
+        const conv_case *c = &OFFS[i];
+        conv_shapes s = shapes_of(c);
+        mt_op_params p = params_of(c);
+        mt_op op = OPS[c->nsp - 1][2];
+        for (int64_t off = 0; off < 16; off++) {
+            mt_ctx *ctx = mt_ctx_new(OMP);
+            mt_tensor *x = offset_view(ctx, s.nd, s.x, off, off % 3 * 5);
+            mt_tensor *g = offset_view(ctx, s.nd, s.y, 15 - off, off % 2 * 7);
+            mt_tensor *xc = mt_contiguous(ctx, x), *gc = mt_contiguous(ctx, g);
+            mt_tensor *got = make_out(ctx, s.nd, s.w, 0), *dense = make_out(ctx, s.nd, s.w, 0);
+            mt_tensor *want = make_out(ctx, s.nd, s.w, 0);
+            CHECK_OK(run(OMP, op, &p, got, x, g));
+            CHECK_OK(run(OMP, op, &p, dense, xc, gc));
+            CHECK_OK(run(NAIVE, op, &p, want, x, g));
+            char what[200];
+            snprintf(what, sizeof what, "%s, offsets %lld and %lld: vs contiguous", c->what,
+                     (long long)off, (long long)(15 - off));
+            compare(what, got, dense, 0.0);
+            snprintf(what, sizeof what, "%s, offsets %lld and %lld: vs naive", c->what,
+                     (long long)off, (long long)(15 - off));
+            compare(what, got, want, 1e-5 * fmax(1.0, sqrt((double)(mt_numel(g) / c->Cout)) / 4));
+            mt_ctx_free(ctx);
+        }
+    }
+}
+
 /* got against want where want may hold inf and NaN: NaN where want has NaN, the same infinity
  * where it has one, the finite rest within rel. */
 static void compare_specials(const char *what, const mt_tensor *got_t, const mt_tensor *want_t,
@@ -378,6 +433,7 @@ int main(void) {
     test_minitorch_oracle();
     test_vs_naive();
     test_direct_vs_product();
+    test_direct_weight_offsets();
     test_nonfinite_vs_naive();
     test_thread_invariance();
     return check_summary("test_openmp_conv");

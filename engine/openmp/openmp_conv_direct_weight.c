@@ -22,9 +22,13 @@
  * s2[i] = s1[i] + s1[i + 4] (i < 4), s3[i] = s2[i] + s2[i + 2] (i < 2), gw = s3[0] + s3[1].
  * The order depends on S and B alone, not on the blocking, nor on the threads: each block, all of
  * its sum, is one item of one thread.
- * Measured: the step is bound by the shifted input loads (a 512-bit load across a cache line costs
- * several cycles on this core), ~130 GFLOP/s on one core against the forward's ~250, which loads
- * 3 shifted runs per 24 FMAs where this loads 6.
+ * The step's masks are read at fixed offsets from a table by flat tap (built once per call from the
+ * direct kernel's table by (kh, kw)) and its input runs from one pointer plus per-tap offsets, so
+ * the inner loop holds no spilled pointers or mask indices: ~215-235 GFLOP/s on one core, the
+ * forward's speed. Measured and left: building each shifted run from two aligned lines with a
+ * permute (vpermt2ps) instead of a load across a cache line. A micro-benchmark of the 4 x 6 step
+ * ran 175-200 GFLOP/s with the permutes against 245-275 with masked unaligned loads: on this core
+ * the permute takes issue slots the FMAs need, and a masked load across a line costs little.
  * These are not the product path's bits (a chain over (b, th, tw), or the dot kernel's lanes); both
  * are within the float rounding of a sum of B S terms of the definition (tests/test_openmp_conv.c).
  * Without AVX-512 there is no direct weight kernel: the product path runs, whose bits differ in

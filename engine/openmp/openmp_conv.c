@@ -46,6 +46,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <string.h>
 
 #define PAD_FLOATS ((int64_t)1 << 17) /* a padded band: 512 KiB */
 #define OUT_FLOATS ((int64_t)1 << 17) /* a band's product, or its grad_out: 512 KiB */
@@ -87,16 +88,41 @@ static view4 as_view4(const mt_tensor *t) {
     return v;
 }
 
+/* The largest |x| of n floats at stride s, as bits: an inf or a NaN is >= 0x7f800000. Integer
+ * compares vectorise (float ones with NaN would not), and a whole tensor is scanned per call. */
+static uint32_t max_abs_bits(const float *x, int64_t n, int64_t s) {
+    uint32_t top = 0;
+    if (s == 1) {
+#pragma omp simd reduction(max : top)
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t u;
+            memcpy(&u, x + i, sizeof u);
+            u &= 0x7fffffffu;
+            top = u > top ? u : top;
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t u;
+            memcpy(&u, x + i * s, sizeof u);
+            u &= 0x7fffffffu;
+            top = u > top ? u : top;
+        }
+    }
+    return top;
+}
+
 /* Whether any element of v is an inf or a NaN (see the header comment). */
 static bool has_nonfinite(const view4 *v) {
+    const uint32_t inf = 0x7f800000u;
+    if (v->s[3] == 1 && v->s[2] == v->n[3] && v->s[1] == v->n[2] * v->n[3] &&
+        v->s[0] == v->n[1] * v->n[2] * v->n[3]) /* contiguous: one run */
+        return max_abs_bits(v->p, v->n[0] * v->s[0], 1) >= inf;
     for (int64_t a = 0; a < v->n[0]; a++)
         for (int64_t b = 0; b < v->n[1]; b++)
-            for (int64_t c = 0; c < v->n[2]; c++) {
-                const float *row = v->p + a * v->s[0] + b * v->s[1] + c * v->s[2];
-                bool bad = false;
-                for (int64_t d = 0; d < v->n[3]; d++) bad |= !isfinite(row[d * v->s[3]]);
-                if (bad) return true;
-            }
+            for (int64_t c = 0; c < v->n[2]; c++)
+                if (max_abs_bits(v->p + a * v->s[0] + b * v->s[1] + c * v->s[2], v->n[3],
+                                 v->s[3]) >= inf)
+                    return true;
     return false;
 }
 

@@ -351,6 +351,7 @@ static void gemm_run_stream(const gemm_args *g, float *abuf, int accumulate) {
  * (the few-rows path) writes and re-reads it for a single use: 16x4096x4096 took 11.8 ms that
  * way against 8.6 ms for OpenBLAS. */
 #define KT_FLOATS ((int64_t)4096) /* a transposed chunk: kt x tw floats, 16 KiB */
+#define STREAM_T_NARROW_COLS 64
 
 static bool stream_t_fits(const gemm_args *g) {
     return g->M <= 2 * MR && !g->b.rows && g->b.rs == 1 && g->cs_n == 1;
@@ -358,7 +359,8 @@ static bool stream_t_fits(const gemm_args *g) {
 
 static void gemm_run_stream_t(const gemm_args *g, float *abuf, float *bbuf, int accumulate) {
     int mr = (int)g->M;
-    int64_t tw = mr <= MT_GEMM_WIDE_MAX_ROWS ? MT_GEMM_WIDE_COLS(mr)
+    int64_t tw = mr <= 2                     ? STREAM_T_NARROW_COLS
+                 : mr <= MT_GEMM_WIDE_MAX_ROWS ? MT_GEMM_WIDE_COLS(mr)
                  : mr <= MR                  ? NR
                                              : MT_GEMM_TALL_COLS;
     int64_t kt = KT_FLOATS / tw, np = (mr + MR - 1) / MR; /* np: A micro-panels */

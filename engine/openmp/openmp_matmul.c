@@ -16,7 +16,8 @@
  *
  * Shapes the nest serves badly take other paths, each the same FMA chains (openmp_gemm.h): products
  * with a small B read both operands in place (no packing, no buffers); products of at most 2 MR
- * rows stream a row-major B in place; products of one row block pack B in L2-sized blocks.
+ * rows stream a row-major B in place, and a column-major B (x @ w^T) through L1-sized chunks
+ * transposed in registers; products of one row block pack B in L2-sized blocks.
  *
  * Packing buffers: the calling thread's workspace slots (A block + B panel, openmp.h), allocated on
  * the thread's first product and reused by every later one.

@@ -520,16 +520,20 @@ static void check_matmul_2d(const char *what, mt_ctx *ctx, const mt_tensor *a, c
 
 /* Sizes around the 8x32 / 4x16 register tiles, K past the 256 k-block (the accumulate path),
  * M past a 256-row A block, N past the 4096-column B panel; all four transposition layouts. Each
- * path of openmp_matmul.c is taken (a transposed B takes the packed ones): a small B read in place
- * (the first row, and 9x3x1024 not, its B rows 4 KiB apart); few rows streaming B through the wide
- * (3x40x1030), MR x NR (5x70x1000) and tall (12x33x1100, 16x300x200) tiles; one row block with B
- * packed in blocks (17x257x530, 40x300x600, 20x8x2048); the general nest (300x20x4133). */
+ * path of openmp_matmul.c is taken: a small B read in place (the first row, rows of tiles outer up
+ * to 4096 floats of B, and 9x3x1024 not, its B rows 4 KiB apart); few rows streaming B through the
+ * wide (3x40x1030, and four vectors at 1x33x64, 2x70x50), MR x NR (5x70x1000) and tall
+ * (12x33x1100, 16x300x200) tiles, a transposed B through the same tiles after 16 x 16 transposes
+ * of chunks (all of those with b transposed, and A packed in two blocks of k at 16x4500x40,
+ * 7x9000x45, 1x8300x20); one row block with B packed in blocks (17x257x530, 40x300x600,
+ * 20x8x2048); the general nest (300x20x4133). */
 static void test_matmul_2d(void) {
     static const int64_t sizes[][3] = {
         {1, 1, 1},       {1, 17, 1},      {17, 33, 5},     {33, 17, 133},  {8, 16, 32},
         {9, 300, 33},    {64, 257, 31},   {300, 20, 7},    {3, 5, 4133},   {133, 133, 133},
         {9, 3, 1024},    {3, 40, 1030},   {5, 70, 1000},   {12, 33, 1100}, {16, 300, 200},
-        {17, 257, 530},  {40, 300, 600},  {20, 8, 2048},   {300, 20, 4133},
+        {17, 257, 530},  {40, 300, 600},  {20, 8, 2048},   {300, 20, 4133}, {1, 33, 64},
+        {2, 70, 50},     {16, 4500, 40},  {7, 9000, 45},   {1, 8300, 20},
     };
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (int layout = 0; layout < 4; layout++) {
@@ -627,16 +631,18 @@ static void test_matmul_batched(void) {
 static void test_gemm_accumulate(void) {
     static const int64_t sizes[][3] = {
         {16, 64, 10}, {3, 40, 1030}, {5, 70, 1000}, {12, 33, 1100},
-        {17, 257, 530}, {20, 8, 2048}, {300, 300, 40},
+        {17, 257, 530}, {20, 8, 2048}, {300, 300, 40}, {16, 4500, 40},
     };
-    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        int64_t M = sizes[s][0], K = sizes[s][1], N = sizes[s][2];
+    for (size_t s = 0; s < 2 * sizeof sizes / sizeof sizes[0]; s++) {
+        bool bt = s % 2; /* B given as the transpose of a stored (N, K) */
+        int64_t M = sizes[s / 2][0], K = sizes[s / 2][1], N = sizes[s / 2][2];
         float *a = malloc((size_t)(M * K) * sizeof(float));
         float *b = malloc((size_t)(K * N) * sizeof(float));
+        float *bts = malloc((size_t)(K * N) * sizeof(float)); /* (N, K) */
         float *c = malloc((size_t)(M * N) * sizeof(float));
         float *want = malloc((size_t)(M * N) * sizeof(float));
-        CHECK(a && b && c && want, "test buffers allocated");
-        if (!a || !b || !c || !want) return;
+        CHECK(a && b && bts && c && want, "test buffers allocated");
+        if (!a || !b || !bts || !c || !want) return;
         fill(a, M * K, VAL_UNIFORM, -1, 1);
         fill(b, K * N, VAL_UNIFORM, -1, 1);
         fill(c, M * N, VAL_UNIFORM, -1, 1);
@@ -646,14 +652,18 @@ static void test_gemm_accumulate(void) {
                 for (int64_t k = 0; k < K; k++) acc = fmaf(a[m * K + k], b[k * N + n], acc);
                 want[m * N + n] = acc;
             }
-        mt_omp_mat am = {a, K, 1, NULL}, bm = {b, N, 1, NULL};
-        CHECK(mt_omp_gemm(M, N, K, &am, &bm, c, N, 1, true) == 0, "mt_omp_gemm ran");
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t n = 0; n < N; n++) bts[n * K + k] = b[k * N + n];
+        mt_omp_mat am = {a, K, 1, NULL}, bm = {b, N, 1, NULL}, btm = {bts, 1, K, NULL};
+        CHECK(mt_omp_gemm(M, N, K, &am, bt ? &btm : &bm, c, N, 1, true) == 0, "mt_omp_gemm ran");
         int64_t bad = 0;
         for (int64_t i = 0; i < M * N; i++) bad += memcmp(&c[i], &want[i], sizeof(float)) != 0;
-        CHECK(bad == 0, "mt_omp_gemm %lldx%lldx%lld accumulating: %lld elements off the FMA chain",
-              (long long)M, (long long)K, (long long)N, (long long)bad);
+        CHECK(bad == 0,
+              "mt_omp_gemm %lldx%lldx%lld%s accumulating: %lld elements off the FMA chain",
+              (long long)M, (long long)K, (long long)N, bt ? " b transposed" : "", (long long)bad);
         free(a);
         free(b);
+        free(bts);
         free(c);
         free(want);
     }
@@ -762,6 +772,23 @@ static void test_thread_invariance(void) {
     mt_tensor *sx = make(ctx, 2, sa, 0, VAL_UNIFORM, -1, 1), *sw = make(ctx, 2, sb, 0, VAL_UNIFORM, -1, 1);
     check_threads("matmul 16x2048x300 (streamed pieces)", run_matmul_variant,
                   (mt_tensor *[]){sx, sw}, 0);
+    /* a transposed B (x @ w^T): streamed in transposed chunks, through the tall, MR x NR and
+     * wide tiles */
+    mt_tensor *swt = make(ctx, 2, sb, 1, VAL_UNIFORM, -1, 1);
+    check_threads("matmul 16x2048x300 b transposed (streamed pieces)", run_matmul_variant,
+                  (mt_tensor *[]){sx, swt}, 0);
+    int64_t ea[2] = {8, 2048}, ta[2] = {3, 2048}, tb[2] = {2048, 1200};
+    mt_tensor *ex = make(ctx, 2, ea, 0, VAL_UNIFORM, -1, 1), *tx = make(ctx, 2, ta, 0, VAL_UNIFORM, -1, 1);
+    mt_tensor *twt = make(ctx, 2, tb, 1, VAL_UNIFORM, -1, 1);
+    check_threads("matmul 8x2048x1200 b transposed (streamed pieces)", run_matmul_variant,
+                  (mt_tensor *[]){ex, twt}, 0);
+    check_threads("matmul 3x2048x1200 b transposed (streamed pieces)", run_matmul_variant,
+                  (mt_tensor *[]){tx, twt}, 0);
+    /* a transposed A (x^T @ g), K the batch */
+    int64_t ga[2] = {1024, 64}, gb[2] = {64, 700};
+    mt_tensor *gx = make(ctx, 2, ga, 1, VAL_UNIFORM, -1, 1), *gg = make(ctx, 2, gb, 0, VAL_UNIFORM, -1, 1);
+    check_threads("matmul 1024x64x700 a transposed (pieces)", run_matmul_variant,
+                  (mt_tensor *[]){gx, gg}, 0);
     mt_tensor *fx = make(ctx, 2, fa, 0, VAL_UNIFORM, -1, 1), *fw = make(ctx, 2, fb, 0, VAL_UNIFORM, -1, 1);
     check_threads("matmul 48x1024x1200 (pieces of one row block)", run_matmul_variant,
                   (mt_tensor *[]){fx, fw}, 0);

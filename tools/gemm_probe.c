@@ -1,8 +1,11 @@
 /* gemm_probe: GFLOP/s of the openmp backend's matmul against OpenBLAS sgemm at one thread count.
  *
- *   ./build/tools/gemm_probe THREADS [SAMPLES [MxKxN ...]]
+ *   ./build/tools/gemm_probe THREADS [SAMPLES [MxKxN[:at|:bt|:atbt] ...]]
  *
- * With shapes given, only those run (e.g. 16x4096x4096 for one product under a profiler).
+ * With shapes given, only those run (e.g. 16x4096x4096 for one product under a profiler). A
+ * suffix makes an operand a transposed view, as a layer's backward takes it: :bt, B the transpose
+ * of a stored (N,K) (x @ W^T); :at, A of a stored (K,M) (x^T @ g). Ours gets mt_transpose of the
+ * stored tensor, OpenBLAS CblasTrans on it.
  * One thread count per process (OpenMP and OpenBLAS both fix their pools early): THREADS goes to
  * omp_set_num_threads and openblas_set_num_threads. For each shape M x K x N, both libraries are
  * timed on the same row-major operands: each sample repeats the product until it has run at least
@@ -15,6 +18,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,19 +27,27 @@
 typedef struct shape {
     int64_t m, k, n;
     const char *what;
+    int trans; /* TRANS_A | TRANS_B: which operands are transposed views */
 } shape;
 
+#define TRANS_A 1
+#define TRANS_B 2
+
 static const shape SHAPES[] = {
-    {256, 256, 256, "square"},
-    {512, 512, 512, "square"},
-    {1024, 1024, 1024, "square"},
-    {2048, 2048, 2048, "square"},
-    {16, 392, 64, "mnist linear 1 (batch 16)"},
-    {16, 64, 10, "mnist linear 2 (batch 16)"},
-    {64, 784, 128, "mnist linear 1 (batch 64)"},
-    {64, 128, 10, "mnist linear 2 (batch 64)"},
-    {4096, 64, 64, "tall-skinny"},
-    {16, 4096, 4096, "few rows, big B"},
+    {256, 256, 256, "square", 0},
+    {512, 512, 512, "square", 0},
+    {1024, 1024, 1024, "square", 0},
+    {2048, 2048, 2048, "square", 0},
+    {16, 392, 64, "mnist linear 1 (batch 16)", 0},
+    {16, 64, 10, "mnist linear 2 (batch 16)", 0},
+    {64, 784, 128, "mnist linear 1 (batch 64)", 0},
+    {64, 128, 10, "mnist linear 2 (batch 64)", 0},
+    {4096, 64, 64, "tall-skinny", 0},
+    {16, 4096, 4096, "few rows, big B", 0},
+    {16, 4096, 4096, "x @ W^T, few rows", TRANS_B},
+    {1, 4096, 4096, "x @ W^T, one row", TRANS_B},
+    {16, 128, 784, "mnist grad_x = g @ W^T", TRANS_B},
+    {784, 16, 128, "mnist grad_W = x^T @ g", TRANS_A},
 };
 #define NSHAPES_MAX 64
 
@@ -54,7 +66,7 @@ typedef struct bench {
     const shape *s;
     mt_ctx *scratch;
     mt_tensor *a, *b;       /* openmp tensors */
-    const float *ha, *hb;   /* the same values, row-major, for OpenBLAS */
+    const float *ha, *hb;   /* the same values as stored (row-major), for OpenBLAS */
     float *hc;
 } bench;
 
@@ -67,8 +79,10 @@ static int run_ours(bench *x) {
 
 static int run_blas(bench *x) {
     const shape *s = x->s;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->m, (int)s->n, (int)s->k, 1.0f,
-                x->ha, (int)s->k, x->hb, (int)s->n, 0.0f, x->hc, (int)s->n);
+    bool ta = s->trans & TRANS_A, tb = s->trans & TRANS_B;
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (int)s->m, (int)s->n, (int)s->k, 1.0f, x->ha, (int)(ta ? s->m : s->k), x->hb,
+                (int)(tb ? s->k : s->n), 0.0f, x->hc, (int)s->n);
     return 1;
 }
 
@@ -109,7 +123,7 @@ static int time_medians(bench *x, int samples, double *t_ours, double *t_blas) {
 
 int main(int argc, char **argv) {
     if (argc < 2 || atoi(argv[1]) < 1) {
-        fprintf(stderr, "usage: %s THREADS [SAMPLES [MxKxN ...]]\n", argv[0]);
+        fprintf(stderr, "usage: %s THREADS [SAMPLES [MxKxN[:at|:bt|:atbt] ...]]\n", argv[0]);
         return 2;
     }
     int threads = atoi(argv[1]), samples = argc > 2 ? atoi(argv[2]) : 7;
@@ -118,11 +132,18 @@ int main(int argc, char **argv) {
     size_t nshapes = 0;
     for (int i = 3; i < argc && nshapes < NSHAPES_MAX; i++) {
         long long m, k, n;
-        if (sscanf(argv[i], "%lldx%lldx%lld", &m, &k, &n) != 3 || m < 1 || k < 1 || n < 1) {
-            fprintf(stderr, "gemm_probe: bad shape '%s' (want MxKxN)\n", argv[i]);
+        char suffix[8] = "";
+        int got = sscanf(argv[i], "%lldx%lldx%lld:%7s", &m, &k, &n, suffix);
+        int trans = !suffix[0]                     ? 0
+                    : strcmp(suffix, "at") == 0   ? TRANS_A
+                    : strcmp(suffix, "bt") == 0   ? TRANS_B
+                    : strcmp(suffix, "atbt") == 0 ? TRANS_A | TRANS_B
+                                                  : -1;
+        if (got < 3 || trans < 0 || m < 1 || k < 1 || n < 1) {
+            fprintf(stderr, "gemm_probe: bad shape '%s' (want MxKxN[:at|:bt|:atbt])\n", argv[i]);
             return 2;
         }
-        given[nshapes++] = (shape){m, k, n, "given"};
+        given[nshapes++] = (shape){m, k, n, "given", trans};
     }
     const shape *shapes = nshapes ? given : SHAPES;
     if (!nshapes) nshapes = sizeof SHAPES / sizeof SHAPES[0];
@@ -144,14 +165,19 @@ int main(int argc, char **argv) {
         mt_rng rng;
         mt_rng_seed(&rng, 1234 + i);
         bench x = {.s = s, .scratch = scratch};
-        x.a = mt_rand_uniform(ctx, MT_SHAPE(s->m, s->k), -1.0f, 1.0f, &rng);
-        x.b = mt_rand_uniform(ctx, MT_SHAPE(s->k, s->n), -1.0f, 1.0f, &rng);
+        bool ta = s->trans & TRANS_A, tb = s->trans & TRANS_B;
+        mt_tensor *sa = ta ? mt_rand_uniform(ctx, MT_SHAPE(s->k, s->m), -1.0f, 1.0f, &rng)
+                           : mt_rand_uniform(ctx, MT_SHAPE(s->m, s->k), -1.0f, 1.0f, &rng);
+        mt_tensor *sb = tb ? mt_rand_uniform(ctx, MT_SHAPE(s->n, s->k), -1.0f, 1.0f, &rng)
+                           : mt_rand_uniform(ctx, MT_SHAPE(s->k, s->n), -1.0f, 1.0f, &rng);
+        x.a = sa && ta ? mt_transpose(ctx, sa) : sa;
+        x.b = sb && tb ? mt_transpose(ctx, sb) : sb;
         float *ha = malloc((size_t)(s->m * s->k) * sizeof(float));
         float *hb = malloc((size_t)(s->k * s->n) * sizeof(float));
         float *hc = malloc((size_t)(s->m * s->n) * sizeof(float));
         float *ours = malloc((size_t)(s->m * s->n) * sizeof(float));
-        if (!x.a || !x.b || !ha || !hb || !hc || !ours || mt_to_host(x.a, ha) != MT_OK ||
-            mt_to_host(x.b, hb) != MT_OK) {
+        if (!x.a || !x.b || !ha || !hb || !hc || !ours || mt_to_host(sa, ha) != MT_OK ||
+            mt_to_host(sb, hb) != MT_OK) {
             fprintf(stderr, "gemm_probe: setup failed: %s\n", mt_last_error());
             return 1;
         }
@@ -174,14 +200,16 @@ int main(int argc, char **argv) {
             for (int64_t q = 0; q < s->n; q++) {
                 double scale = 0.0;
                 for (int64_t k = 0; k < s->k; k++)
-                    scale += fabs((double)ha[r * s->k + k] * hb[k * s->n + q]);
+                    scale += fabs((double)ha[ta ? k * s->m + r : r * s->k + k] *
+                                  hb[tb ? q * s->k + k : k * s->n + q]);
                 double e = fabs((double)ours[r * s->n + q] - hc[r * s->n + q]) / (scale + 1e-30);
                 if (e > worst) worst = e;
             }
         if (worst > 1e-5) status = 1;
         char dims[48];
-        snprintf(dims, sizeof dims, "%lldx%lldx%lld", (long long)s->m, (long long)s->k,
-                 (long long)s->n);
+        static const char *suffixes[] = {"", ":at", ":bt", ":atbt"};
+        snprintf(dims, sizeof dims, "%lldx%lldx%lld%s", (long long)s->m, (long long)s->k,
+                 (long long)s->n, suffixes[s->trans & 3]);
         double flop = 2.0 * (double)s->m * (double)s->k * (double)s->n;
         printf("%-16s %-28s %10.1f %10.1f %7.2f %10.1e%s\n", dims, s->what, flop / t_ours * 1e-9,
                flop / t_blas * 1e-9, t_blas / t_ours, worst, worst > 1e-5 ? "  MISMATCH" : "");

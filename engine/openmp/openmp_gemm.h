@@ -67,6 +67,14 @@ void mt_omp_gemm_kernel_arows(int64_t kc, const float *const *arows, const float
 void mt_omp_gemm_kernel_arows_narrow(int64_t kc, const float *const *arows, const float *b,
                                      float *c, int64_t ldc, int accumulate);
 
+/* The transposed copy that feeds the kernels a column-major B (B = W^T with W's rows stored
+ * contiguously, as x @ w^T takes it): dst[k * ldd + j] = src[j * lds + k] for k < kc and j < nr,
+ * and 0 for nr <= j < w (w a multiple of 16). A copy, so every build gives the same values; with
+ * AVX-512 16 x 16 blocks are transposed in registers (a strided scalar copy costs more than the
+ * product's FMAs). pf > 0: each source line pf floats further along its row is prefetched. */
+void mt_omp_gemm_pack_bt(int64_t kc, const float *src, int64_t lds, int nr, int w, float *dst,
+                         int64_t ldd, int64_t pf);
+
 /* A 4 x 4 tile of dot products for operands that both run along k (rows of A, columns of B
  * stored as rows):  c[i * ldc + j] = (accumulate ? c[i * ldc + j] + s : s),
  *   s = sum over k < kc of a[i][k] * b[j][k],

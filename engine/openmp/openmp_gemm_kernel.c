@@ -94,7 +94,12 @@ void mt_omp_gemm_kernel_brows_wide(int64_t kc, const float *a, int mr, const flo
                                    int accumulate) {
     /* whole tiles without masks (16 of them would not fit the 8 mask registers) */
     bool full = nc == MT_GEMM_WIDE_COLS(mr);
-    if (mr == 1)
+    /* a narrow product or edge: four vectors, not 16 mostly masked (1x10x64 with a transposed B:
+     * 181 -> 157 ns) */
+    if (mr <= 2 && nc <= 64)
+        mr == 1 ? wide_body(kc, a, mr, b, boff, nc, c, ldc, accumulate, 1, 4)
+                : wide_body(kc, a, mr, b, boff, nc, c, ldc, accumulate, 2, 4);
+    else if (mr == 1)
         full ? wide_body(kc, a, mr, b, boff, 256, c, ldc, accumulate, 1, 16)
              : wide_body(kc, a, mr, b, boff, nc, c, ldc, accumulate, 1, 16);
     else if (mr == 2)
@@ -234,6 +239,74 @@ void mt_omp_dot_kernel(int64_t kc, const float *const *a, const float *const *b,
             c[i * ldc + j] = accumulate ? c[i * ldc + j] + r[4 * j + i] : r[4 * j + i];
 }
 
+/* 16 rows of 16 floats transposed in registers: r[i] lane j becomes r[j] lane i. Four stages of
+ * 16 shuffles: pairs of floats (unpack_ps), pairs of pairs (unpack_pd), then 128-bit quarters
+ * twice (shuffle_f32x4). */
+static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* t[4q + 0..3]: rows 4q..4q+3 as pairs; now quads: r[4q + e] holds, in 128-bit quarter l,
+     * rows 4q..4q+3 of k = 4l + e */
+    _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) {
+        __m512d a = _mm512_castps_pd(t[4 * q]), b = _mm512_castps_pd(t[4 * q + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * q + 2]), d = _mm512_castps_pd(t[4 * q + 3]);
+        r[4 * q] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    /* quarters: t[8h + e] (h: row groups 0-7 / 8-15) = quarters (k = e, e + 8) of rows 8h..8h+7;
+     * t[8h + 4 + e] the same for k = e + 4, e + 12 */
+    _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++)
+        _Pragma("GCC unroll 4") for (int e = 0; e < 4; e++) {
+            t[8 * h + e] = _mm512_shuffle_f32x4(r[8 * h + e], r[8 * h + 4 + e], 0x88);
+            t[8 * h + 4 + e] = _mm512_shuffle_f32x4(r[8 * h + e], r[8 * h + 4 + e], 0xDD);
+        }
+    /* t[e'] (e' = 0..7, k = e' and e' + 8 across rows 0-7) with t[8 + e'] (rows 8-15) */
+    _Pragma("GCC unroll 8") for (int e = 0; e < 8; e++) {
+        r[e] = _mm512_shuffle_f32x4(t[e], t[8 + e], 0x88);
+        r[8 + e] = _mm512_shuffle_f32x4(t[e], t[8 + e], 0xDD);
+    }
+}
+
+/* One 16 x 16 block of mt_omp_gemm_pack_bt: rows (columns of B) past `rows` and k past kc read
+ * as zeros; full blocks compile without masks. */
+static inline __attribute__((always_inline)) void
+pack_bt_block(const float *src, int64_t lds, int rows, int kc, float *dst, int64_t ldd,
+              int64_t pf, const bool full) {
+    __m512 r[16];
+    __mmask16 km = full ? (__mmask16)0xFFFF : lane_mask(kc);
+    _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++) {
+        if (full) {
+            r[i] = _mm512_loadu_ps(src + i * lds);
+        } else {
+            r[i] = i < rows ? _mm512_maskz_loadu_ps(km, src + i * lds) : _mm512_setzero_ps();
+        }
+        if (pf && (full || i < rows)) __builtin_prefetch(src + i * lds + pf, 0, 3);
+    }
+    transpose16(r);
+    _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++)
+        if (full || i < kc) _mm512_storeu_ps(dst + i * ldd, r[i]);
+}
+
+void mt_omp_gemm_pack_bt(int64_t kc, const float *src, int64_t lds, int nr, int w, float *dst,
+                         int64_t ldd, int64_t pf) {
+    for (int j0 = 0; j0 < w; j0 += 16) {
+        int rows = nr - j0 < 16 ? (nr - j0 > 0 ? nr - j0 : 0) : 16;
+        const float *s = src + (int64_t)(rows > 0 ? j0 : 0) * lds; /* (rows, kc), rows of lds */
+        for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+            int kb = kc - k0 < 16 ? (int)(kc - k0) : 16;
+            if (rows == 16 && kb == 16)
+                pack_bt_block(s + k0, lds, 16, 16, dst + k0 * ldd + j0, ldd, pf, true);
+            else
+                pack_bt_block(s + k0, lds, rows, kb, dst + k0 * ldd + j0, ldd, pf, false);
+        }
+    }
+}
+
 #define NV_WIDE (NR / 16)
 #define NV_NARROW (MT_GEMM_NR_NARROW / 16)
 
@@ -329,6 +402,14 @@ void mt_omp_dot_kernel(int64_t kc, const float *const *a, const float *const *b,
                 for (int l = 0; l < h; l++) lane[l] += lane[l + h];
             c[i * ldc + j] = accumulate ? c[i * ldc + j] + lane[0] : lane[0];
         }
+}
+
+/* The transposed copy (see openmp_gemm.h): a plain copy, the same values as the AVX-512 one. */
+void mt_omp_gemm_pack_bt(int64_t kc, const float *src, int64_t lds, int nr, int w, float *dst,
+                         int64_t ldd, int64_t pf) {
+    (void)pf;
+    for (int64_t k = 0; k < kc; k++)
+        for (int j = 0; j < w; j++) dst[k * ldd + j] = j < nr ? src[j * lds + k] : 0.0f;
 }
 
 /* The portable body is not tuned for narrow tiles: it computes the whole tile width, and writes

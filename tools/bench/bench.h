@@ -64,7 +64,7 @@ typedef struct bench_case {
     bench_shape in[2];  /* (A, B), (input, weight) or (a[, b]) */
     int nin;
     int op;             /* mt_op (elementwise, reduce) */
-    int dim;            /* reduce */
+    int dim;            /* reduce; matmul: which operands are transposed views (sweep_matmul.c) */
     bool backward;      /* conv: forward + backward */
     double work;        /* FLOP (matmul, conv) or bytes moved (elementwise, reduce) */
 } bench_case;

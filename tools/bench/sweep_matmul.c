@@ -1,24 +1,47 @@
 /* The matmul sweep: (M,K) @ (K,N) and batched (B,M,K) @ (B or -,K,N) through mt_matmul on every
- * backend, and OpenBLAS cblas_sgemm on the same data. Work = 2 M N K (x batch) FLOP. */
+ * backend, and OpenBLAS cblas_sgemm on the same data. Work = 2 M N K (x batch) FLOP.
+ *
+ * Either operand may be a transposed view, as a layer's backward products take them (grad_x =
+ * g @ W^T, grad_W = x^T @ g): the case's shapes stay the logical (M,K) and (K,N), the tensor is
+ * stored as (K,M) or (N,K) and the engine gets mt_transpose of it, OpenBLAS CblasTrans on it and
+ * PyTorch .t() of it. bench_case.dim holds which (MM_TRANS_A | MM_TRANS_B). */
 #include "bench.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void mm_case(bench_case *c, bench_shape a, bench_shape b) {
+#define MM_TRANS_A 1
+#define MM_TRANS_B 2
+
+/* The stored shape of a logical operand: its last two dims swapped when it is a transposed view. */
+static bench_shape mm_stored(bench_shape s, bool trans) {
+    if (trans) {
+        int64_t t = s.d[s.ndim - 2];
+        s.d[s.ndim - 2] = s.d[s.ndim - 1];
+        s.d[s.ndim - 1] = t;
+    }
+    return s;
+}
+
+static void mm_case_t(bench_case *c, bench_shape a, bench_shape b, int trans) {
     memset(c, 0, sizeof *c);
     char sa[96], sb[96];
     c->in[0] = a;
     c->in[1] = b;
     c->nin = 2;
-    snprintf(c->what, sizeof c->what, "fwd");
-    snprintf(c->id, sizeof c->id, "matmul/%s@%s", bench_shape_x(&a, sa, sizeof sa),
-             bench_shape_x(&b, sb, sizeof sb));
+    c->dim = trans;
+    static const char *what[] = {"fwd", "A^T", "B^T", "A^T B^T"};
+    static const char *suffix[] = {"", ":at", ":bt", ":atbt"};
+    snprintf(c->what, sizeof c->what, "%s", what[trans & 3]);
+    snprintf(c->id, sizeof c->id, "matmul/%s@%s%s", bench_shape_x(&a, sa, sizeof sa),
+             bench_shape_x(&b, sb, sizeof sb), suffix[trans & 3]);
     int64_t M = a.d[a.ndim - 2], K = a.d[a.ndim - 1], N = b.d[b.ndim - 1];
     int64_t batch = a.ndim == 3 ? a.d[0] : (b.ndim == 3 ? b.d[0] : 1);
     c->work = 2.0 * (double)M * (double)N * (double)K * (double)batch;
 }
+
+static void mm_case(bench_case *c, bench_shape a, bench_shape b) { mm_case_t(c, a, b, 0); }
 
 #define S2(x, y) ((bench_shape){2, {x, y}})
 #define S3(x, y, z) ((bench_shape){3, {x, y, z}})
@@ -44,13 +67,27 @@ static int mm_builtin(bool quick, bench_case *cases, int max) {
     if (n < max) mm_case(&cases[n++], S2(4096, 1024), S2(1024, 64));
     if (n < max) mm_case(&cases[n++], S2(16, 4096), S2(4096, 4096));
     if (n < max) mm_case(&cases[n++], S3(8, 256, 64), S3(8, 64, 256));
+    /* A linear layer's backward: grad_x = g @ W^T (few rows, and a batch of 128), grad_W = x^T @ g
+     * (K the batch), each operand the transposed view of a stored tensor. */
+    if (n < max) mm_case_t(&cases[n++], S2(16, 4096), S2(4096, 4096), MM_TRANS_B);
+    if (n < max) mm_case_t(&cases[n++], S2(128, 256), S2(256, 784), MM_TRANS_B);
+    if (n < max) mm_case_t(&cases[n++], S2(784, 128), S2(128, 256), MM_TRANS_A);
     return n;
 }
 
 static int mm_parse_line(int ntok, char **tok, bench_case *cases, int max) {
     bench_shape a, b;
-    if (ntok != 2 || bench_shape_parse(tok[0], &a) || bench_shape_parse(tok[1], &b)) {
-        fprintf(stderr, "matmul lines are 'A B', e.g. '512x256 256x128' or '8x64x32 8x32x16'\n");
+    int trans = 0;
+    if (ntok == 3)
+        trans = strcmp(tok[2], "at") == 0     ? MM_TRANS_A
+                : strcmp(tok[2], "bt") == 0   ? MM_TRANS_B
+                : strcmp(tok[2], "atbt") == 0 ? MM_TRANS_A | MM_TRANS_B
+                                              : -1;
+    if (ntok < 2 || ntok > 3 || trans < 0 || bench_shape_parse(tok[0], &a) ||
+        bench_shape_parse(tok[1], &b)) {
+        fprintf(stderr, "matmul lines are 'A B [at|bt|atbt]', e.g. '512x256 256x128', "
+                        "'8x64x32 8x32x16' or '16x4096 4096x4096 bt' (B the transposed view of a "
+                        "stored 4096x4096)\n");
         return -1;
     }
     if (a.ndim < 2 || a.ndim > 3 || b.ndim < 2 || b.ndim > 3 || a.d[a.ndim - 1] != b.d[b.ndim - 2] ||
@@ -60,7 +97,7 @@ static int mm_parse_line(int ntok, char **tok, bench_case *cases, int max) {
         return -1;
     }
     if (max < 1) return -1;
-    mm_case(&cases[0], a, b);
+    mm_case_t(&cases[0], a, b, trans);
     return 1;
 }
 
@@ -68,6 +105,19 @@ static bool mm_applies(const bench_case *c, const bench_impl *impl) {
     (void)c;
     if (impl->kind == IMPL_BACKEND) return mt_backend_supports(impl->backend, MT_OP_MATMUL);
     return impl->kind == IMPL_OPENBLAS;
+}
+
+/* The case's operands in ctx from host data in stored order: the stored tensors, or their
+ * transposed views. Returns 0, or -1 (mt_last_error says why). */
+static int mm_tensors(mt_ctx *ctx, const bench_case *c, float *ha, float *hb, mt_tensor **a,
+                      mt_tensor **b) {
+    bench_shape sa = mm_stored(c->in[0], c->dim & MM_TRANS_A);
+    bench_shape sb = mm_stored(c->in[1], c->dim & MM_TRANS_B);
+    *a = mt_from_array(ctx, sa.ndim, sa.d, ha);
+    *b = mt_from_array(ctx, sb.ndim, sb.d, hb);
+    if (*a && (c->dim & MM_TRANS_A)) *a = mt_transpose(ctx, *a);
+    if (*b && (c->dim & MM_TRANS_B)) *b = mt_transpose(ctx, *b);
+    return *a && *b ? 0 : -1;
 }
 
 typedef struct mm_inst {
@@ -95,8 +145,10 @@ static int mm_run(void *p, char *err, size_t errlen) {
     if (m->impl->kind == IMPL_OPENBLAS) {
         int64_t sa = m->c->in[0].ndim == 3 ? m->M * m->K : 0;
         int64_t sb = m->c->in[1].ndim == 3 ? m->K * m->N : 0;
+        bool ta = m->c->dim & MM_TRANS_A, tb = m->c->dim & MM_TRANS_B;
         for (int64_t i = 0; i < m->batch; i++)
-            bench_sgemm(m->M, m->N, m->K, m->ha + i * sa, m->hb + i * sb, m->hc + i * m->M * m->N);
+            bench_sgemm_ex(ta, tb, m->M, m->N, m->K, 1.0f, m->ha + i * sa, ta ? m->M : m->K,
+                           m->hb + i * sb, tb ? m->K : m->N, 0.0f, m->hc + i * m->M * m->N, m->N);
         return 0;
     }
     mt_ctx_reset(m->scratch); /* the output lands on the same, already touched pages */
@@ -143,9 +195,7 @@ static void *mm_setup(const bench_case *c, const bench_impl *impl, char *err, si
     } else {
         m->data = mt_ctx_new(impl->backend);
         m->scratch = mt_ctx_new(impl->backend);
-        if (!m->data || !m->scratch ||
-            !(m->a = mt_from_array(m->data, sa->ndim, sa->d, m->ha)) ||
-            !(m->b = mt_from_array(m->data, sb->ndim, sb->d, m->hb))) {
+        if (!m->data || !m->scratch || mm_tensors(m->data, c, m->ha, m->hb, &m->a, &m->b)) {
             snprintf(err, errlen, "making the inputs on %s: %s", impl->name, mt_last_error());
             mm_release(m);
             return NULL;
@@ -197,9 +247,8 @@ static int mm_reference(const bench_case *c, double budget, bench_reference *ref
     }
     bench_fill(ha, bench_shape_numel(sa), bench_input_seed(c, 0));
     bench_fill(hb, bench_shape_numel(sb), bench_input_seed(c, 1));
-    mt_tensor *a = mt_from_array(ctx, sa->ndim, sa->d, ha);
-    mt_tensor *b = mt_from_array(ctx, sb->ndim, sb->d, hb);
-    if (!a || !b) {
+    mt_tensor *a, *b;
+    if (mm_tensors(ctx, c, ha, hb, &a, &b)) {
         snprintf(err, errlen, "naive reference inputs: %s", mt_last_error());
         goto done;
     }

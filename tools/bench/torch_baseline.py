@@ -4,7 +4,9 @@ told (torch.set_num_threads), and writes one JSON object per line.
 
 Cases file (written by ./bench), one per line:
     ID BENCH SHAPE_A SHAPE_B|- OP|- DIM BACKWARD
-e.g. "matmul/512x512@512x512 matmul 512x512 512x512 - 0 0".
+e.g. "matmul/512x512@512x512 matmul 512x512 512x512 - 0 0". For matmul, DIM says which operands
+are transposed views (bit 0: A, bit 1: B): SHAPE_A / SHAPE_B stay the logical shapes, and such an
+operand is .transpose(-2, -1) of a tensor stored with its last two dims swapped.
 
 MiniTorch's convolution is PyTorch's after zero-padding K-1 on the right (and bottom): the output
 is as long as the input, the kernel anchored left/top. The input is padded once before timing, so
@@ -66,7 +68,11 @@ def build(bench, a_shape, b_shape, op, dim, backward, gen):
         return t.requires_grad_(grad)
 
     if bench == "matmul":
-        a, b = rand(a_shape), rand(b_shape)
+        def operand(s, transposed):
+            if not transposed:
+                return rand(s)
+            return rand(s[:-2] + (s[-1], s[-2])).transpose(-2, -1)
+        a, b = operand(a_shape, dim & 1), operand(b_shape, dim & 2)
         return lambda: torch.matmul(a, b)
     if bench in ("conv1d", "conv2d"):
         conv = F.conv1d if bench == "conv1d" else F.conv2d

@@ -152,6 +152,28 @@ static const mt_op OPS[2][3] = {
     {MT_OP_CONV2D, MT_OP_CONV2D_BACK_INPUT, MT_OP_CONV2D_BACK_WEIGHT},
 };
 
+/* A case's random input, weight and grad_out, and for each op k of OPS (forward, back_input,
+ * back_weight) its output shape and its two sources. */
+typedef struct conv_io {
+    mt_tensor *x, *w, *g;
+    const int64_t *out_shape[3];
+    const mt_tensor *srcs[3][2];
+} conv_io;
+
+static conv_io conv_io_make(mt_ctx *ctx, const conv_shapes *s, int permuted) {
+    conv_io io;
+    io.x = make_tensor(ctx, s->nd, s->x, -1, 1, &RNG, permuted);
+    io.w = make_tensor(ctx, s->nd, s->w, -1, 1, &RNG, permuted);
+    io.g = make_tensor(ctx, s->nd, s->y, -1, 1, &RNG, permuted);
+    io.out_shape[0] = s->y;
+    io.out_shape[1] = s->x;
+    io.out_shape[2] = s->w;
+    io.srcs[0][0] = io.x, io.srcs[0][1] = io.w;
+    io.srcs[1][0] = io.g, io.srcs[1][1] = io.w;
+    io.srcs[2][0] = io.x, io.srcs[2][1] = io.g;
+    return io;
+}
+
 /* The three ops of one case, each input contiguous or permuted, against naive; the last layout
  * also writes a permuted output. */
 static void check_case(const conv_case *c) {
@@ -160,20 +182,16 @@ static void check_case(const conv_case *c) {
     for (int layout = 0; layout < 3; layout++) {
         int perm_in = layout >= 1, perm_out = layout == 2;
         mt_ctx *ctx = mt_ctx_new(OMP);
-        mt_tensor *x = make_tensor(ctx, s.nd, s.x, -1, 1, &RNG, perm_in);
-        mt_tensor *w = make_tensor(ctx, s.nd, s.w, -1, 1, &RNG, perm_in);
-        mt_tensor *g = make_tensor(ctx, s.nd, s.y, -1, 1, &RNG, perm_in);
-        const int64_t *out_shape[3] = {s.y, s.x, s.w};
-        const mt_tensor *srcs[3][2] = {{x, w}, {g, w}, {x, g}};
+        conv_io io = conv_io_make(ctx, &s, perm_in);
         /* terms per output element: Cin KK, Cout KK, B Ho Wo */
         double terms[3] = {(double)(c->Cin * c->KH * c->KW), (double)(c->Cout * c->KH * c->KW),
-                           (double)(mt_numel(g) / c->Cout)};
+                           (double)(mt_numel(io.g) / c->Cout)};
         for (int k = 0; k < 3; k++) {
             mt_op op = OPS[c->nsp - 1][k];
-            mt_tensor *got = make_out(ctx, s.nd, out_shape[k], perm_out);
-            mt_tensor *want = make_out(ctx, s.nd, out_shape[k], 0);
-            CHECK_OK(run(OMP, op, &p, got, srcs[k][0], srcs[k][1]));
-            CHECK_OK(run(NAIVE, op, &p, want, srcs[k][0], srcs[k][1]));
+            mt_tensor *got = make_out(ctx, s.nd, io.out_shape[k], perm_out);
+            mt_tensor *want = make_out(ctx, s.nd, io.out_shape[k], 0);
+            CHECK_OK(run(OMP, op, &p, got, io.srcs[k][0], io.srcs[k][1]));
+            CHECK_OK(run(NAIVE, op, &p, want, io.srcs[k][0], io.srcs[k][1]));
             char what[200];
             snprintf(what, sizeof what, "%s: %s, inputs %s, output %s", c->what, mt_op_name(op),
                      perm_in ? "permuted" : "contiguous", perm_out ? "permuted" : "contiguous");
@@ -222,25 +240,21 @@ static void test_direct_vs_product(void) {
         conv_shapes s = shapes_of(c);
         mt_op_params p = params_of(c);
         mt_ctx *ctx = mt_ctx_new(OMP);
-        mt_tensor *x = make_tensor(ctx, s.nd, s.x, -1, 1, &RNG, 0);
-        mt_tensor *w = make_tensor(ctx, s.nd, s.w, -1, 1, &RNG, 0);
-        mt_tensor *g = make_tensor(ctx, s.nd, s.y, -1, 1, &RNG, 0);
-        const int64_t *out_shape[3] = {s.y, s.x, s.w};
-        const mt_tensor *srcs[3][2] = {{x, w}, {g, w}, {x, g}};
+        conv_io io = conv_io_make(ctx, &s, 0);
         for (int k = 0; k < 3; k++) {
             mt_op op = OPS[c->nsp - 1][k];
-            mt_tensor *direct = make_out(ctx, s.nd, out_shape[k], 0);
-            mt_tensor *product = make_out(ctx, s.nd, out_shape[k], 1);
-            mt_tensor *want = make_out(ctx, s.nd, out_shape[k], 0);
-            CHECK_OK(run(OMP, op, &p, direct, srcs[k][0], srcs[k][1]));
-            CHECK_OK(run(OMP, op, &p, product, srcs[k][0], srcs[k][1]));
-            CHECK_OK(run(NAIVE, op, &p, want, srcs[k][0], srcs[k][1]));
+            mt_tensor *direct = make_out(ctx, s.nd, io.out_shape[k], 0);
+            mt_tensor *product = make_out(ctx, s.nd, io.out_shape[k], 1);
+            mt_tensor *want = make_out(ctx, s.nd, io.out_shape[k], 0);
+            CHECK_OK(run(OMP, op, &p, direct, io.srcs[k][0], io.srcs[k][1]));
+            CHECK_OK(run(OMP, op, &p, product, io.srcs[k][0], io.srcs[k][1]));
+            CHECK_OK(run(NAIVE, op, &p, want, io.srcs[k][0], io.srcs[k][1]));
             char what[200];
             if (k < 2) {
                 snprintf(what, sizeof what, "%s: %s, direct vs product", c->what, mt_op_name(op));
                 compare(what, direct, product, 0.0);
             }
-            double terms = k == 2   ? (double)(mt_numel(g) / c->Cout)
+            double terms = k == 2   ? (double)(mt_numel(io.g) / c->Cout)
                            : k == 1 ? (double)(c->Cout * c->KH * c->KW)
                                     : (double)(c->Cin * c->KH * c->KW);
             snprintf(what, sizeof what, "%s: %s, direct vs naive", c->what, mt_op_name(op));
@@ -339,14 +353,13 @@ static void test_nonfinite_vs_naive(void) {
         mt_op_params p = params_of(c);
         for (int k = 0; k < 4; k++) { /* forward, back_input, back_weight twice */
             mt_ctx *ctx = mt_ctx_new(OMP);
-            mt_tensor *x = make_tensor(ctx, s.nd, s.x, -1, 1, &RNG, 0);
-            mt_tensor *w = make_tensor(ctx, s.nd, s.w, -1, 1, &RNG, 0);
-            mt_tensor *g = make_tensor(ctx, s.nd, s.y, -1, 1, &RNG, 0);
-            mt_tensor *holder = k < 2 ? w : k == 2 ? x : g;
+            conv_io io = conv_io_make(ctx, &s, 0);
+            mt_tensor *holder = k < 2 ? io.w : k == 2 ? io.x : io.g;
             holder->storage->data[mt_numel(holder) - 1] = INFINITY; /* a corner: meets padding */
-            mt_op op = OPS[c->nsp - 1][k < 3 ? k : 2];
-            const int64_t *shape = k == 0 ? s.y : k == 1 ? s.x : s.w;
-            const mt_tensor *a = k == 1 ? g : x, *b = k == 2 || k == 3 ? g : w;
+            int kop = k < 3 ? k : 2;
+            mt_op op = OPS[c->nsp - 1][kop];
+            const int64_t *shape = io.out_shape[kop];
+            const mt_tensor *a = io.srcs[kop][0], *b = io.srcs[kop][1];
             mt_tensor *got = make_out(ctx, s.nd, shape, 0), *want = make_out(ctx, s.nd, shape, 0);
             CHECK_OK(run(OMP, op, &p, got, a, b));
             CHECK_OK(run(NAIVE, op, &p, want, a, b));
@@ -397,20 +410,16 @@ static void test_thread_invariance(void) {
         conv_shapes s = shapes_of(c);
         mt_op_params p = params_of(c);
         mt_ctx *ctx = mt_ctx_new(OMP);
-        mt_tensor *x = make_tensor(ctx, s.nd, s.x, -1, 1, &RNG, 0);
-        mt_tensor *w = make_tensor(ctx, s.nd, s.w, -1, 1, &RNG, 0);
-        mt_tensor *g = make_tensor(ctx, s.nd, s.y, -1, 1, &RNG, 0);
-        const int64_t *out_shape[3] = {s.y, s.x, s.w};
-        const mt_tensor *srcs[3][2] = {{x, w}, {g, w}, {x, g}};
+        conv_io io = conv_io_make(ctx, &s, 0);
         for (int k = 0; k < 3; k++) {
             mt_op op = OPS[c->nsp - 1][k];
-            mt_tensor *one = make_out(ctx, s.nd, out_shape[k], 0);
+            mt_tensor *one = make_out(ctx, s.nd, io.out_shape[k], 0);
             omp_set_num_threads(1);
-            CHECK_OK(run(OMP, op, &p, one, srcs[k][0], srcs[k][1]));
+            CHECK_OK(run(OMP, op, &p, one, io.srcs[k][0], io.srcs[k][1]));
             for (int nth = 2; nth <= 3; nth++) {
-                mt_tensor *got = make_out(ctx, s.nd, out_shape[k], 0);
+                mt_tensor *got = make_out(ctx, s.nd, io.out_shape[k], 0);
                 omp_set_num_threads(nth);
-                CHECK_OK(run(OMP, op, &p, got, srcs[k][0], srcs[k][1]));
+                CHECK_OK(run(OMP, op, &p, got, io.srcs[k][0], io.srcs[k][1]));
                 char what[160];
                 snprintf(what, sizeof what, "%s: %s with %d threads vs 1", c->what,
                          mt_op_name(op), nth);

@@ -238,6 +238,14 @@ static bool direct_fits(const gemm_args *g) {
            g->K * g->N <= DIRECT_MAX_B_FLOATS && (g->K == 1 || g->b.rs % 1024 != 0);
 }
 
+/* The tile of C at (i0, j0), read in place. */
+static void direct_tile(const gemm_args *g, int64_t i0, int64_t j0, int accumulate) {
+    mt_omp_gemm_kernel_direct(g->K, g->a.p + i0 * g->a.rs, g->a.rs, g->a.cs,
+                              (int)min64(MR, g->M - i0), g->b.p + j0, g->b.rs,
+                              (int)min64(NR, g->N - j0), g->c + i0 * g->cs_m + j0, g->cs_m,
+                              accumulate);
+}
+
 /* B strips of NR columns outer, so each strip is read from memory once and from L1 after. A B that
  * fits L1 whole (DIRECT_L1_B_FLOATS) stays there in any order: then rows of tiles outer, so C is
  * written row after row instead of in NR-wide strips down all M rows (a page per row: an outer
@@ -247,19 +255,11 @@ static bool direct_fits(const gemm_args *g) {
 static void gemm_direct(const gemm_args *g, int accumulate) {
     if (g->K * g->N <= DIRECT_L1_B_FLOATS) {
         for (int64_t i0 = 0; i0 < g->M; i0 += MR)
-            for (int64_t j0 = 0; j0 < g->N; j0 += NR)
-                mt_omp_gemm_kernel_direct(g->K, g->a.p + i0 * g->a.rs, g->a.rs, g->a.cs,
-                                          (int)min64(MR, g->M - i0), g->b.p + j0, g->b.rs,
-                                          (int)min64(NR, g->N - j0), g->c + i0 * g->cs_m + j0,
-                                          g->cs_m, accumulate);
+            for (int64_t j0 = 0; j0 < g->N; j0 += NR) direct_tile(g, i0, j0, accumulate);
         return;
     }
     for (int64_t j0 = 0; j0 < g->N; j0 += NR)
-        for (int64_t i0 = 0; i0 < g->M; i0 += MR)
-            mt_omp_gemm_kernel_direct(g->K, g->a.p + i0 * g->a.rs, g->a.rs, g->a.cs,
-                                      (int)min64(MR, g->M - i0), g->b.p + j0, g->b.rs,
-                                      (int)min64(NR, g->N - j0), g->c + i0 * g->cs_m + j0,
-                                      g->cs_m, accumulate);
+        for (int64_t i0 = 0; i0 < g->M; i0 += MR) direct_tile(g, i0, j0, accumulate);
 }
 
 /* Few rows (one A block) times a wide B: each A block is packed once per k block, and B in

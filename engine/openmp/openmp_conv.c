@@ -300,14 +300,19 @@ static int band_item(void *ctx, int64_t q) {
     return 0;
 }
 
+/* The geometry the direct kernels take: stride 1, the grid the source's (the output as large as
+ * the source), and the source's and the grid tensor's planes contiguous. */
+static bool direct_geometry(const mt_conv_plan *p, const view4 *grid) {
+    return p->ah.mul == 1 && p->aw.mul == 1 && p->ah.div == 1 && p->aw.div == 1 &&
+           p->Th == p->Hs && p->Tw == p->Ws && p->sx == 1 && (p->Hs <= 1 || p->sy == p->Ws) &&
+           positions_merge(grid) && grid->s[3] == 1;
+}
+
 /* The direct kernel's form of a job, when its grid is its source's (stride 1, the output as large
  * as the source) and both have contiguous planes. */
 static bool direct_form(const band_job *j, mt_conv_direct *d) {
     const mt_conv_plan *p = &j->p;
-    if (p->ah.mul != 1 || p->aw.mul != 1 || p->ah.div != 1 || p->aw.div != 1 || p->Th != p->Hs ||
-        p->Tw != p->Ws || p->sx != 1 || (p->Hs > 1 && p->sy != p->Ws) ||
-        !positions_merge(&j->out) || j->out.s[3] != 1)
-        return false;
+    if (!direct_geometry(p, &j->out)) return false;
     *d = (mt_conv_direct){.src = p->src, .sb = p->sb, .sc = p->sc, .w = j->w, .w_rs = j->w_rs,
                           .out = j->out.p, .ob = j->out.s[0], .oc = j->out.s[1], .B = j->B,
                           .C = p->C, .M = j->M, .H = p->Hs, .W = p->Ws, .KH = p->KH, .KW = p->KW,
@@ -478,10 +483,7 @@ static int weight_item(void *ctx, int64_t q) {
  * 1, grad_out's grid the input's, both with contiguous planes. */
 static bool direct_weight_form(const weight_job *j, mt_conv_direct_weight *dw) {
     const mt_conv_plan *p = &j->p;
-    if (p->ah.mul != 1 || p->aw.mul != 1 || p->ah.div != 1 || p->aw.div != 1 || p->Th != p->Hs ||
-        p->Tw != p->Ws || p->sx != 1 || (p->Hs > 1 && p->sy != p->Ws) ||
-        !positions_merge(&j->g) || j->g.s[3] != 1)
-        return false;
+    if (!direct_geometry(p, &j->g)) return false;
     *dw = (mt_conv_direct_weight){
         .d = {.src = p->src, .sb = p->sb, .sc = p->sc, .B = j->B, .C = p->C, .M = j->M,
               .H = p->Hs, .W = p->Ws, .KH = p->KH, .KW = p->KW, .dh0 = p->ah.base,

@@ -18,7 +18,9 @@
  *   contiguous: the reduced dim has stride 1: per output, LANES-wide vector folds;
  *   tiled: the reduced dim is strided but the outputs' innermost dim is contiguous in the input
  *          (sum over rows of a row-major matrix): TILE neighbouring outputs advance together,
- *          one vector fold per input row (with AVX-512, one lane's rows at a time);
+ *          one vector fold per input row (with AVX-512: sum and max fold the rows in
+ *          plain order where that provably gives these bits, see "Fast tiled forms" below, and
+ *          otherwise one lane's rows at a time);
  *   strided: anything else, one element at a time in the same lane order. */
 #include "openmp.h"
 #include "openmp_iter.h"
@@ -219,9 +221,129 @@ static void max_tiled_lanes(const float *x, int64_t sk, int64_t len, int nt, dou
                                                             _mm512_load_ps(&lane[j + h][16 * q])));
     for (int t = 0; t < nt; t++) bt[t] = lane[0][t];
 }
-#define sum_tiled_fast sum_tiled_lanes
+
+/* Fast tiled forms: rows folded in plain order, TILE outputs at a time, which streams the input
+ * (the lanes form above reads 512-byte strips LANES rows apart), used for an output only where
+ * that order provably gives the definition's bits; the others are redone in the definition's
+ * order (one by one with the strided form when they are few, else by the lanes form).
+ *   sum: a finite float with exponent field e (1..254) is an integer multiple of 2^(e - 150) and
+ *   below 2^(e - 126) in magnitude. With e_lo the smallest field among an output's nonzero inputs
+ *   and e_hi the largest (over the tile), every partial sum in any order is a multiple of
+ *   2^(e_lo - 150) of magnitude at most len 2^(e_hi - 126); when e_hi - e_lo <= 29 - ceil(log2 len)
+ *   that is at most 2^53 units, so every partial sum is exact in double. Both orders then give the
+ *   exact sum (+0.0 when it is zero, as each starts from +0.0). A subnormal's field 0 stands for a
+ *   unit of 2^-150, half its true one, which only makes the check stricter; an inf or a NaN fails
+ *   it (so that NaN payloads propagate as in the definition's order).
+ *   max: without NaN the fold's result is an input >= all the others, and inputs that compare
+ *   equal have the same bits unless they are zeros of opposite sign, so vmaxps in row order gives
+ *   the definition's result whenever that result is not zero. A NaN shows in a running sum of the
+ *   inputs (an inf - inf also does, and only costs a redo). */
+#define FAST_SUM_COLS 64 /* per pass: 8 double accumulators and 4 exponent vectors in registers */
+#define FEW_REDOS 8      /* outputs redone one by one; more and the lanes form redoes the pass */
+
+static int ceil_log2(int64_t n) {
+    int b = 0;
+    while (((int64_t)1 << b) < n) b++;
+    return b;
+}
+
+static void sum_tiled_rows(const float *x, int64_t sk, int64_t len, int nt, double *bt) {
+    const int limit = 29 - ceil_log2(len);
+    const __m512i magn = _mm512_set1_epi32(0x7FFFFFFF), one = _mm512_set1_epi32(1);
+    __m512i hi = _mm512_setzero_si512(); /* the largest |x| bits */
+    for (int c0 = 0; c0 < nt; c0 += FAST_SUM_COLS) {
+        int nc = nt - c0 < FAST_SUM_COLS ? nt - c0 : FAST_SUM_COLS;
+        __mmask16 m[FAST_SUM_COLS / 16];
+        __mmask8 mh[FAST_SUM_COLS / 8];
+        __m512d a[FAST_SUM_COLS / 8];
+        __m512i lo[FAST_SUM_COLS / 16]; /* per output: the smallest |x| bits - 1, unsigned: a zero's
+                                           is 0xFFFFFFFF, so zeros drop out of the minimum */
+        for (int q = 0; q < FAST_SUM_COLS / 16; q++) {
+            int left = nc - 16 * q;
+            m[q] = (__mmask16)(left >= 16 ? 0xFFFF : left <= 0 ? 0 : (1u << left) - 1u);
+            mh[2 * q] = (__mmask8)m[q];
+            mh[2 * q + 1] = (__mmask8)(m[q] >> 8);
+            lo[q] = _mm512_set1_epi32(-1);
+            a[2 * q] = a[2 * q + 1] = _mm512_setzero_pd();
+        }
+        for (int64_t k = 0; k < len; k++) {
+            const float *row = x + k * sk + c0; /* (nc) */
+            /* strips of a few lines a row apart defeat the hardware prefetcher: fetch 4 rows
+             * ahead (measured best of 4, 8 and 16) */
+            const float *ahead = k + 4 < len ? row + 4 * sk : row;
+            for (int q = 0; q < FAST_SUM_COLS / 16; q++)
+                _mm_prefetch((const char *)(ahead + 16 * q), _MM_HINT_T0);
+            for (int q = 0; q < FAST_SUM_COLS / 16; q++) {
+                __m512i ab = _mm512_and_si512(
+                    _mm512_castps_si512(_mm512_maskz_loadu_ps(m[q], row + 16 * q)), magn);
+                hi = _mm512_max_epu32(hi, ab);
+                lo[q] = _mm512_min_epu32(lo[q], _mm512_sub_epi32(ab, one));
+                a[2 * q] = _mm512_add_pd(a[2 * q], _mm512_cvtps_pd(_mm256_maskz_loadu_ps(
+                                                       mh[2 * q], row + 16 * q)));
+                a[2 * q + 1] = _mm512_add_pd(a[2 * q + 1], _mm512_cvtps_pd(_mm256_maskz_loadu_ps(
+                                                               mh[2 * q + 1], row + 16 * q + 8)));
+            }
+        }
+        double sums[FAST_SUM_COLS];
+        uint32_t los[FAST_SUM_COLS];
+        for (int q = 0; q < FAST_SUM_COLS / 16; q++) {
+            _mm512_storeu_pd(sums + 16 * q, a[2 * q]);
+            _mm512_storeu_pd(sums + 16 * q + 8, a[2 * q + 1]);
+            _mm512_storeu_si512(los + 16 * q, lo[q]);
+        }
+        /* hi covers this pass and the ones before: larger only makes the check stricter */
+        int e_hi = (int)(_mm512_reduce_max_epu32(hi) >> 23), redo[FAST_SUM_COLS], nredo = 0;
+        for (int t = 0; t < nc; t++) {
+            /* a column of zeros (los all ones) passes: both orders give +0.0 */
+            int e_lo = (int)((los[t] + 1u) >> 23);
+            if (e_hi == 255 || (los[t] != 0xFFFFFFFFu && e_hi - e_lo > limit)) redo[nredo++] = t;
+            bt[c0 + t] = sums[t];
+        }
+        if (nredo > FEW_REDOS) sum_tiled_lanes(x + c0, sk, len, nc, bt + c0);
+        else
+            for (int i = 0; i < nredo; i++) bt[c0 + redo[i]] = sum_strided(x + c0 + redo[i], sk, len);
+    }
+}
+
+static void max_tiled_rows(const float *x, int64_t sk, int64_t len, int nt, double *bt) {
+    __mmask16 m[TV_F];
+    __m512 a[TV_F], s[TV_F];
+    for (int q = 0; q < TV_F; q++) {
+        int left = nt - 16 * q;
+        m[q] = (__mmask16)(left >= 16 ? 0xFFFF : left <= 0 ? 0 : (1u << left) - 1u);
+        a[q] = _mm512_set1_ps(-INFINITY);
+        s[q] = _mm512_setzero_ps();
+    }
+    for (int64_t k = 0; k < len; k++) {
+        const float *row = x + k * sk, *ahead = k + 4 < len ? row + 4 * sk : row; /* (nt) */
+        for (int q = 0; q < TV_F; q++) _mm_prefetch((const char *)(ahead + 16 * q), _MM_HINT_T0);
+        for (int q = 0; q < TV_F; q++) {
+            __m512 y = _mm512_maskz_loadu_ps(m[q], row + 16 * q);
+            a[q] = _mm512_max_ps(y, a[q]);
+            s[q] = _mm512_add_ps(s[q], y);
+        }
+    }
+    float maxes[TILE], sums[TILE];
+    for (int q = 0; q < TV_F; q++) {
+        _mm512_storeu_ps(maxes + 16 * q, a[q]);
+        _mm512_storeu_ps(sums + 16 * q, s[q]);
+    }
+    int redo[FEW_REDOS], nredo = 0;
+    for (int t = 0; t < nt; t++) {
+        if (sums[t] != sums[t] || maxes[t] == 0.0f) {
+            if (nredo == FEW_REDOS) {
+                max_tiled_lanes(x, sk, len, nt, bt);
+                return;
+            }
+            redo[nredo++] = t;
+        }
+        bt[t] = maxes[t];
+    }
+    for (int i = 0; i < nredo; i++) bt[redo[i]] = max_strided(x + redo[i], sk, len);
+}
+#define sum_tiled_fast sum_tiled_rows
 #define prod_tiled_fast prod_tiled_lanes
-#define max_tiled_fast max_tiled_lanes
+#define max_tiled_fast max_tiled_rows
 #else
 /* The tiled block row by row: all LANES x nt accumulators live in memory. */
 #define DEFINE_TILED(NAME, T, INIT, FOLD)                                                      \

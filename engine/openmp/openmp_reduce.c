@@ -247,50 +247,60 @@ static int ceil_log2(int64_t n) {
     return b;
 }
 
+/* One pass of sum_tiled_rows over nc <= FAST_SUM_COLS outputs: their double sums in row order and
+ * the smallest |x| bits - 1 of each (unsigned: a zero's is 0xFFFFFFFF, so zeros drop out of the
+ * minimum); hi folds in the largest |x| bits. Full passes load without masks: masked loads ran
+ * the pass at a third less speed. */
+static inline __attribute__((always_inline)) void
+sum_rows_pass(const float *x, int64_t sk, int64_t len, int nc, const bool full, double *sums,
+              uint32_t *los, __m512i *hi) {
+    const __m512i magn = _mm512_set1_epi32(0x7FFFFFFF), one = _mm512_set1_epi32(1);
+    __mmask16 m[FAST_SUM_COLS / 16];
+    __m512d a[FAST_SUM_COLS / 8];
+    __m512i lo[FAST_SUM_COLS / 16], h = *hi;
+    for (int q = 0; q < FAST_SUM_COLS / 16; q++) {
+        int left = nc - 16 * q;
+        m[q] = (__mmask16)(left >= 16 ? 0xFFFF : left <= 0 ? 0 : (1u << left) - 1u);
+        lo[q] = _mm512_set1_epi32(-1);
+        a[2 * q] = a[2 * q + 1] = _mm512_setzero_pd();
+    }
+    for (int64_t k = 0; k < len; k++) {
+        const float *row = x + k * sk; /* (nc) */
+        /* strips of a few lines a row apart defeat the hardware prefetcher: fetch 4 rows ahead
+         * (measured best of 0, 4 and 8) */
+        const float *ahead = k + 4 < len ? row + 4 * sk : row;
+        for (int q = 0; q < FAST_SUM_COLS / 16; q++)
+            _mm_prefetch((const char *)(ahead + 16 * q), _MM_HINT_T0);
+        for (int q = 0; q < FAST_SUM_COLS / 16; q++) {
+            const float *p = row + 16 * q;
+            __m512 y = full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m[q], p);
+            __m256 y0 = full ? _mm256_loadu_ps(p) : _mm256_maskz_loadu_ps((__mmask8)m[q], p);
+            __m256 y1 = full ? _mm256_loadu_ps(p + 8)
+                             : _mm256_maskz_loadu_ps((__mmask8)(m[q] >> 8), p + 8);
+            __m512i ab = _mm512_and_si512(_mm512_castps_si512(y), magn);
+            h = _mm512_max_epu32(h, ab);
+            lo[q] = _mm512_min_epu32(lo[q], _mm512_sub_epi32(ab, one));
+            a[2 * q] = _mm512_add_pd(a[2 * q], _mm512_cvtps_pd(y0));
+            a[2 * q + 1] = _mm512_add_pd(a[2 * q + 1], _mm512_cvtps_pd(y1));
+        }
+    }
+    for (int q = 0; q < FAST_SUM_COLS / 16; q++) {
+        _mm512_storeu_pd(sums + 16 * q, a[2 * q]);
+        _mm512_storeu_pd(sums + 16 * q + 8, a[2 * q + 1]);
+        _mm512_storeu_si512(los + 16 * q, lo[q]);
+    }
+    *hi = h;
+}
+
 static void sum_tiled_rows(const float *x, int64_t sk, int64_t len, int nt, double *bt) {
     const int limit = 29 - ceil_log2(len);
-    const __m512i magn = _mm512_set1_epi32(0x7FFFFFFF), one = _mm512_set1_epi32(1);
     __m512i hi = _mm512_setzero_si512(); /* the largest |x| bits */
     for (int c0 = 0; c0 < nt; c0 += FAST_SUM_COLS) {
         int nc = nt - c0 < FAST_SUM_COLS ? nt - c0 : FAST_SUM_COLS;
-        __mmask16 m[FAST_SUM_COLS / 16];
-        __mmask8 mh[FAST_SUM_COLS / 8];
-        __m512d a[FAST_SUM_COLS / 8];
-        __m512i lo[FAST_SUM_COLS / 16]; /* per output: the smallest |x| bits - 1, unsigned: a zero's
-                                           is 0xFFFFFFFF, so zeros drop out of the minimum */
-        for (int q = 0; q < FAST_SUM_COLS / 16; q++) {
-            int left = nc - 16 * q;
-            m[q] = (__mmask16)(left >= 16 ? 0xFFFF : left <= 0 ? 0 : (1u << left) - 1u);
-            mh[2 * q] = (__mmask8)m[q];
-            mh[2 * q + 1] = (__mmask8)(m[q] >> 8);
-            lo[q] = _mm512_set1_epi32(-1);
-            a[2 * q] = a[2 * q + 1] = _mm512_setzero_pd();
-        }
-        for (int64_t k = 0; k < len; k++) {
-            const float *row = x + k * sk + c0; /* (nc) */
-            /* strips of a few lines a row apart defeat the hardware prefetcher: fetch 4 rows
-             * ahead (measured best of 4, 8 and 16) */
-            const float *ahead = k + 4 < len ? row + 4 * sk : row;
-            for (int q = 0; q < FAST_SUM_COLS / 16; q++)
-                _mm_prefetch((const char *)(ahead + 16 * q), _MM_HINT_T0);
-            for (int q = 0; q < FAST_SUM_COLS / 16; q++) {
-                __m512i ab = _mm512_and_si512(
-                    _mm512_castps_si512(_mm512_maskz_loadu_ps(m[q], row + 16 * q)), magn);
-                hi = _mm512_max_epu32(hi, ab);
-                lo[q] = _mm512_min_epu32(lo[q], _mm512_sub_epi32(ab, one));
-                a[2 * q] = _mm512_add_pd(a[2 * q], _mm512_cvtps_pd(_mm256_maskz_loadu_ps(
-                                                       mh[2 * q], row + 16 * q)));
-                a[2 * q + 1] = _mm512_add_pd(a[2 * q + 1], _mm512_cvtps_pd(_mm256_maskz_loadu_ps(
-                                                               mh[2 * q + 1], row + 16 * q + 8)));
-            }
-        }
         double sums[FAST_SUM_COLS];
         uint32_t los[FAST_SUM_COLS];
-        for (int q = 0; q < FAST_SUM_COLS / 16; q++) {
-            _mm512_storeu_pd(sums + 16 * q, a[2 * q]);
-            _mm512_storeu_pd(sums + 16 * q + 8, a[2 * q + 1]);
-            _mm512_storeu_si512(los + 16 * q, lo[q]);
-        }
+        if (nc == FAST_SUM_COLS) sum_rows_pass(x + c0, sk, len, nc, true, sums, los, &hi);
+        else sum_rows_pass(x + c0, sk, len, nc, false, sums, los, &hi);
         /* hi covers this pass and the ones before: larger only makes the check stricter */
         int e_hi = (int)(_mm512_reduce_max_epu32(hi) >> 23), redo[FAST_SUM_COLS], nredo = 0;
         for (int t = 0; t < nc; t++) {
@@ -305,7 +315,10 @@ static void sum_tiled_rows(const float *x, int64_t sk, int64_t len, int nt, doub
     }
 }
 
-static void max_tiled_rows(const float *x, int64_t sk, int64_t len, int nt, double *bt) {
+/* One max pass: the row-order vmaxps and a running sum (NaN flag) of nt <= TILE outputs. */
+static inline __attribute__((always_inline)) void
+max_rows_pass(const float *x, int64_t sk, int64_t len, int nt, const bool full, float *maxes,
+              float *sums) {
     __mmask16 m[TV_F];
     __m512 a[TV_F], s[TV_F];
     for (int q = 0; q < TV_F; q++) {
@@ -315,19 +328,23 @@ static void max_tiled_rows(const float *x, int64_t sk, int64_t len, int nt, doub
         s[q] = _mm512_setzero_ps();
     }
     for (int64_t k = 0; k < len; k++) {
-        const float *row = x + k * sk, *ahead = k + 4 < len ? row + 4 * sk : row; /* (nt) */
-        for (int q = 0; q < TV_F; q++) _mm_prefetch((const char *)(ahead + 16 * q), _MM_HINT_T0);
+        const float *row = x + k * sk; /* (nt) */
         for (int q = 0; q < TV_F; q++) {
-            __m512 y = _mm512_maskz_loadu_ps(m[q], row + 16 * q);
+            __m512 y = full ? _mm512_loadu_ps(row + 16 * q) : _mm512_maskz_loadu_ps(m[q], row + 16 * q);
             a[q] = _mm512_max_ps(y, a[q]);
             s[q] = _mm512_add_ps(s[q], y);
         }
     }
-    float maxes[TILE], sums[TILE];
     for (int q = 0; q < TV_F; q++) {
         _mm512_storeu_ps(maxes + 16 * q, a[q]);
         _mm512_storeu_ps(sums + 16 * q, s[q]);
     }
+}
+
+static void max_tiled_rows(const float *x, int64_t sk, int64_t len, int nt, double *bt) {
+    float maxes[TILE], sums[TILE];
+    if (nt == TILE) max_rows_pass(x, sk, len, nt, true, maxes, sums);
+    else max_rows_pass(x, sk, len, nt, false, maxes, sums);
     int redo[FEW_REDOS], nredo = 0;
     for (int t = 0; t < nt; t++) {
         if (sums[t] != sums[t] || maxes[t] == 0.0f) {

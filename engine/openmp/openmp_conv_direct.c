@@ -9,12 +9,18 @@
  * channels by up to 3 vectors of positions, its accumulators in registers over the whole chain;
  * each step of the chain (c, kh, kw) loads the tile's input runs and FMAs them with the broadcast
  * weights. The masks depend only on the geometry, so a table of them per (vector, tap) is built
- * once per call and shared by the images and the threads.
+ * once per call and shared by the images and the threads; a tile copies its vectors' masks side by
+ * side per tap (one mask load per step) and steps only over the taps from the first to the last
+ * that read inside the image for one of its vectors (the image's top and bottom rows skip the taps
+ * above and below it).
  *
  * Bits: each output element is c = 0, then c = fmaf(w[o][r], x_r, c) for r = (c, kh, kw) in order,
  * x_r zero where the tap reads outside: the chain contract of the product path (openmp_conv.c),
  * zeros included, so both paths give the same bits for every shape (tests/test_openmp_conv.c
- * compares them). Without AVX-512 there is no direct kernel: the product path runs. */
+ * compares them). A tap skipped as all zeros is such an FMA whose product is zero: it leaves the
+ * accumulator as it was, the accumulator never being -0 (it starts at +0 and an exact zero sum
+ * rounds to +0) and the weights being finite (openmp_conv.c sends the others to the naive loops).
+ * Without AVX-512 there is no direct kernel: the product path runs. */
 #include "openmp_conv.h"
 
 #include <omp.h>
@@ -36,26 +42,45 @@ typedef struct direct_job {
     int64_t R, KK, nvec, chunk, nchunks;
 } direct_job;
 
+/* One tap of a tile: where its runs start, from the tile's position in a source plane, and the
+ * masks of the tile's vectors, 16 bits each (vector v's at bit 16 v), so that one load brings them
+ * all. */
+typedef struct direct_step {
+    int64_t off;
+    __mmask64 masks;
+} direct_step;
+
+/* Vector v's 16 masks of a step. */
+static inline __attribute__((always_inline)) __mmask16 step_mask(const direct_step *st, int v) {
+#if defined(__AVX512BW__) /* one mask load, shifts within the mask registers */
+    return (__mmask16)_kshiftri_mask64(st->masks, 16 * v);
+#else
+    return (__mmask16)(st->masks >> (16 * v));
+#endif
+}
+
 /* rows output channels x nv vectors at position t0 of one image: img (C planes, stride sc), wp a
- * panel (R, PANEL), mk the masks of the tile's first vector (vector v's at mk + v KK), out (rows
- * planes of stride oc) at t0; the first nst positions are stored. */
+ * panel (R, PANEL) at the tile's first tap, st the tile's nk taps (the panel's columns repeat them
+ * every KK: one chain step per (c, tap)), out (rows planes of stride oc) at t0; the first nst
+ * positions are stored. */
 static inline __attribute__((always_inline)) void
-tile_body(const direct_job *j, const float *img, const float *wp, const uint16_t *mk, float *out,
-          int64_t nst, int mr, const int rows, const int nv) {
+tile_body(const direct_job *j, const float *img, const float *wp, const direct_step *st,
+          int64_t nk, float *out, int64_t nst, int mr, const int rows, const int nv) {
     const mt_conv_direct *d = j->d;
-    const int64_t KK = j->KK, sc = d->sc;
+    const int64_t sc = d->sc, wstride = j->KK * PANEL;
     __m512 acc[PANEL][3];
     _Pragma("GCC unroll 8") for (int i = 0; i < rows; i++)
         _Pragma("GCC unroll 3") for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
-    for (int64_t c = 0; c < d->C; c++) {
+    for (int64_t c = 0; c < d->C; c++, wp += wstride) {
         const float *s = img + c * sc; /* the source plane at t0 */
-        for (int64_t kk = 0; kk < KK; kk++, wp += PANEL) {
-            const float *x = s + j->offs[kk];
+        const float *w = wp;
+        for (int64_t k = 0; k < nk; k++, w += PANEL) {
+            const float *x = s + st[k].off;
             __m512 xv[3];
             _Pragma("GCC unroll 3") for (int v = 0; v < nv; v++)
-                xv[v] = _mm512_maskz_loadu_ps(mk[v * KK + kk], x + 16 * v);
+                xv[v] = _mm512_maskz_loadu_ps(step_mask(&st[k], v), x + 16 * v);
             _Pragma("GCC unroll 8") for (int i = 0; i < rows; i++) {
-                __m512 wb = _mm512_set1_ps(wp[i]);
+                __m512 wb = _mm512_set1_ps(w[i]);
                 _Pragma("GCC unroll 3") for (int v = 0; v < nv; v++)
                     acc[i][v] = _mm512_fmadd_ps(wb, xv[v], acc[i][v]);
             }
@@ -73,14 +98,31 @@ tile_body(const direct_job *j, const float *img, const float *wp, const uint16_t
     }
 }
 
-/* One tile of mr <= PANEL rows and nv <= 3 vectors: the smallest row count that covers mr. */
+/* One tile of mr <= PANEL rows and nv <= 3 vectors: the smallest row count that covers mr. Its
+ * steps run over the taps from the first to the last that reads inside the image for one of its
+ * vectors: the taps outside that range read zeros only (skipped: the same bits, see the top). */
 static void tile(const direct_job *j, const float *img, const float *wp, const uint16_t *mk,
                  float *out, int64_t nst, int mr, int nv) {
+    const int64_t KK = j->KK;
+    direct_step st[DIRECT_MAX_R];
+    int64_t k0 = KK, k1 = 0;
+    for (int64_t kk = 0; kk < KK; kk++) {
+        __mmask64 m = 0;
+        for (int v = 0; v < nv; v++) m |= (__mmask64)mk[v * KK + kk] << (16 * v);
+        st[kk] = (direct_step){j->offs[kk], m};
+        if (m) {
+            k0 = k0 < kk ? k0 : kk;
+            k1 = kk + 1;
+        }
+    }
+    int64_t nk = k1 > k0 ? k1 - k0 : 0;
+    const direct_step *s = st + (nk ? k0 : 0);
+    wp += (nk ? k0 : 0) * PANEL;
 #define NV_CASES(rows)                                                                          \
     do {                                                                                        \
-        if (nv == 3) tile_body(j, img, wp, mk, out, nst, mr, rows, 3);                          \
-        else if (nv == 2) tile_body(j, img, wp, mk, out, nst, mr, rows, 2);                     \
-        else tile_body(j, img, wp, mk, out, nst, mr, rows, 1);                                  \
+        if (nv == 3) tile_body(j, img, wp, s, nk, out, nst, mr, rows, 3);                       \
+        else if (nv == 2) tile_body(j, img, wp, s, nk, out, nst, mr, rows, 2);                  \
+        else tile_body(j, img, wp, s, nk, out, nst, mr, rows, 1);                               \
     } while (0)
     if (mr > 4) NV_CASES(8);
     else if (mr > 2) NV_CASES(4);
@@ -107,6 +149,49 @@ static int direct_item(void *ctx, int64_t q) {
         }
     }
     return 0;
+}
+
+/* o (16, PANEL) <- the transpose of w (PANEL, 16) at row stride rs: 4 x 4 transposes within the
+ * 128-bit lanes of rows 0-3 and 4-7, then the lanes into place. */
+static inline void transpose_8x16(const float *w, int64_t rs, float *o) {
+    __m512 a[PANEL], t[2][4], p[4], q[4];
+    for (int i = 0; i < PANEL; i++) a[i] = _mm512_loadu_ps(w + i * rs);
+    for (int g = 0; g < 2; g++) { /* t[g][c] lane L: rows 4g..4g+3 of column 4L + c */
+        __m512d l01 = _mm512_castps_pd(_mm512_unpacklo_ps(a[4 * g], a[4 * g + 1]));
+        __m512d h01 = _mm512_castps_pd(_mm512_unpackhi_ps(a[4 * g], a[4 * g + 1]));
+        __m512d l23 = _mm512_castps_pd(_mm512_unpacklo_ps(a[4 * g + 2], a[4 * g + 3]));
+        __m512d h23 = _mm512_castps_pd(_mm512_unpackhi_ps(a[4 * g + 2], a[4 * g + 3]));
+        t[g][0] = _mm512_castpd_ps(_mm512_unpacklo_pd(l01, l23));
+        t[g][1] = _mm512_castpd_ps(_mm512_unpackhi_pd(l01, l23));
+        t[g][2] = _mm512_castpd_ps(_mm512_unpacklo_pd(h01, h23));
+        t[g][3] = _mm512_castpd_ps(_mm512_unpackhi_pd(h01, h23));
+    }
+    for (int c = 0; c < 4; c++) { /* p: lanes 0, 1 of t[0][c] then of t[1][c]; q: lanes 2, 3 */
+        p[c] = _mm512_shuffle_f32x4(t[0][c], t[1][c], _MM_SHUFFLE(1, 0, 1, 0));
+        q[c] = _mm512_shuffle_f32x4(t[0][c], t[1][c], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int c = 0; c < 4; c += 2) { /* columns 4L + c and 4L + c + 1, rows 0..7 each */
+        _mm512_storeu_ps(o + (0 + c) * PANEL, _mm512_shuffle_f32x4(p[c], p[c + 1], _MM_SHUFFLE(2, 0, 2, 0)));
+        _mm512_storeu_ps(o + (4 + c) * PANEL, _mm512_shuffle_f32x4(p[c], p[c + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+        _mm512_storeu_ps(o + (8 + c) * PANEL, _mm512_shuffle_f32x4(q[c], q[c + 1], _MM_SHUFFLE(2, 0, 2, 0)));
+        _mm512_storeu_ps(o + (12 + c) * PANEL, _mm512_shuffle_f32x4(q[c], q[c + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+}
+
+/* wp (npanels, R, PANEL) <- the weight, PANEL rows at a time, a panel's rows past M zero; whole
+ * panels 16 columns at a time in registers (a strided copy an element at a time costs as much as
+ * a tenth of a small call). */
+static void pack_weight(const mt_conv_direct *d, int64_t R, int64_t npanels, float *wp) {
+    for (int64_t p = 0; p < npanels; p++) {
+        const float *w = d->w + p * PANEL * d->w_rs; /* (PANEL, R) at row stride w_rs */
+        float *o = wp + p * R * PANEL;               /* (R, PANEL) */
+        int64_t r = 0;
+        if ((p + 1) * PANEL <= d->M)
+            for (; r + 16 <= R; r += 16) transpose_8x16(w + r, d->w_rs, o + r * PANEL);
+        for (; r < R; r++)
+            for (int64_t i = 0; i < PANEL; i++)
+                o[r * PANEL + i] = p * PANEL + i < d->M ? w[i * d->w_rs + r] : 0.0f;
+    }
 }
 
 /* The mask table (openmp_conv.h). Lanes carry (th, tw) from vector to vector. */
@@ -154,12 +239,7 @@ int mt_conv_direct_run(const mt_conv_direct *d, bool parallel) {
     uint16_t *masks = mt_omp_workspace(MT_OMP_WS_CONV_OUT, nvec * KK * (int64_t)sizeof(uint16_t));
     int64_t *offs = mt_omp_workspace(MT_OMP_WS_CONV_ROWS, KK * (int64_t)sizeof(int64_t));
     if (!wp || !masks || !offs) return 1;
-    for (int64_t p = 0; p < npanels; p++)
-        for (int64_t r = 0; r < R; r++)
-            for (int64_t i = 0; i < PANEL; i++) {
-                int64_t o = p * PANEL + i;
-                wp[(p * R + r) * PANEL + i] = o < d->M ? d->w[o * d->w_rs + r] : 0.0f;
-            }
+    pack_weight(d, R, npanels, wp);
     mt_conv_direct_masks(d, nvec, masks);
     for (int64_t kh = 0; kh < d->KH; kh++)
         for (int64_t kw = 0; kw < d->KW; kw++)

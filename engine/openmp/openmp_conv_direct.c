@@ -52,8 +52,11 @@ typedef struct direct_step {
 
 /* Vector v's 16 masks of a step. */
 static inline __attribute__((always_inline)) __mmask16 step_mask(const direct_step *st, int v) {
-#if defined(__AVX512BW__) /* one mask load, shifts within the mask registers */
-    return (__mmask16)_kshiftri_mask64(st->masks, 16 * v);
+#if defined(__AVX512BW__) /* one mask load, shifts within the mask registers (immediates) */
+    __mmask64 m = st->masks;
+    return (__mmask16)(v == 0   ? _kshiftri_mask64(m, 0)
+                       : v == 1 ? _kshiftri_mask64(m, 16)
+                                : _kshiftri_mask64(m, 32));
 #else
     return (__mmask16)(st->masks >> (16 * v));
 #endif

@@ -208,8 +208,8 @@ static void test_vs_naive(void) {
 /* Cases the direct kernel takes (openmp_conv_direct.c: stride 1, the output as large as the input,
  * few output channels): its output channel panels (1, 2, 3, 4, 5, 8, 9, 16, 24 channels), images of
  * fewer than 16 positions or of whole vectors or leaving 1, 2 or 4 vectors after tiles of 3,
- * taps past the image on every side, conv1d, and a forward and back_input chain long enough to
- * be near its bound. */
+ * taps past the image on every side (whole tiles' taps above and below it skipped), conv1d, and
+ * a forward and back_input chain long enough to be near its bound. */
 static const conv_case DIRECT[] = {
     {"2d direct, 1 channel, image under a vector", 2, 2, 1, 3, 4, 1, 3, 3, {0}, {0}, 0},
     {"2d direct, 2 channels", 2, 3, 2, 7, 9, 2, 2, 3, {0}, {0}, 0},
@@ -223,6 +223,8 @@ static const conv_case DIRECT[] = {
     {"2d direct, reverse", 2, 2, 3, 11, 13, 8, 3, 4, {0}, {0}, 1},
     {"2d direct, kernel wider than the input", 2, 2, 2, 3, 5, 6, 5, 7, {0}, {0}, 0},
     {"2d direct, pytorch same padding", 2, 2, 3, 13, 10, 8, 3, 5, {1, 1}, {1, 2}, 0},
+    /* vectors of half a row: whole tiles whose taps above (or below) the image are skipped */
+    {"2d direct, taps skipped above and below", 2, 2, 3, 9, 32, 8, 5, 3, {1, 1}, {2, 1}, 0},
     {"1d direct", 1, 3, 4, 1, 37, 8, 1, 5, {0}, {0}, 0},
     {"1d direct, reverse", 1, 2, 2, 1, 64, 3, 1, 3, {0}, {0}, 1},
     {"1d direct, pytorch same padding", 1, 2, 3, 1, 30, 5, 1, 7, {1, 0}, {3, 0}, 0},

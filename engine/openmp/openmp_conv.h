@@ -118,9 +118,11 @@ int mt_conv_direct_weight_run(const mt_conv_direct_weight *d, bool parallel);
 #if defined(__AVX512F__)
 /* The bound of the direct kernels' mask table (vectors x taps, 2 bytes each: 512 KiB). */
 #define MT_CONV_DIRECT_MAX_MASKS ((int64_t)1 << 18)
-/* masks (nvec, KH KW): masks[v KK + kh KW + kw] has lane l set when position t = 16 v + l is in
- * the image and tap (kh, kw) reads inside it (the geometry fields of d only). */
-void mt_conv_direct_masks(const mt_conv_direct *d, int64_t nvec, uint16_t *masks);
+/* masks by vector and tap, at strides vs and ks: masks[v vs + (kh KW + kw) ks] has lane l set when
+ * position t = 16 v + l is in the image and tap (kh, kw) reads inside it (the geometry fields of d
+ * only). */
+void mt_conv_direct_masks(const mt_conv_direct *d, int64_t nvec, uint16_t *masks, int64_t vs,
+                          int64_t ks);
 #endif
 
 #endif

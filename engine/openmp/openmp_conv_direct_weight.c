@@ -164,7 +164,7 @@ int mt_conv_direct_weight_run(const mt_conv_direct_weight *d, bool parallel) {
     if (!masks || !taps) return 1;
     /* the table by (kh, kw) after the one by flat tap, which a block reads at fixed offsets */
     uint16_t *mkk = masks + nvec * R; /* (nvec, KK) */
-    mt_conv_direct_masks(&d->d, nvec, mkk);
+    mt_conv_direct_masks(&d->d, nvec, mkk, KK, 1);
     for (int64_t v = 0; v < nvec; v++)
         for (int64_t c = 0; c < d->d.C; c++)
             memcpy(masks + v * R + c * KK, mkk + v * KK, (size_t)KK * sizeof(uint16_t));

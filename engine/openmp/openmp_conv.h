@@ -116,7 +116,9 @@ bool mt_conv_direct_weight_fits(const mt_conv_direct_weight *d);
 int mt_conv_direct_weight_run(const mt_conv_direct_weight *d, bool parallel);
 
 #if defined(__AVX512F__)
-/* The bound of the direct kernels' mask table (vectors x taps, 2 bytes each: 512 KiB). */
+/* The bound of the direct kernels' mask table (vectors x taps, 2 bytes each: 512 KiB). The
+ * forward's table adds 3 zero entries per tap and a tap range per vector (2 entries), so its slot
+ * holds at most nvec KK + 3 KK + 2 nvec entries (KK <= DIRECT_MAX_R): under 1.6 MiB. */
 #define MT_CONV_DIRECT_MAX_MASKS ((int64_t)1 << 18)
 /* masks by vector and tap, at strides vs and ks: masks[v vs + (kh KW + kw) ks] has lane l set when
  * position t = 16 v + l is in the image and tap (kh, kw) reads inside it (the geometry fields of d

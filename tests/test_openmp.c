@@ -1,7 +1,8 @@
 /* The openmp backend against the naive reference, kernel by kernel, on the same strided inputs:
  * contiguous, permuted (non-contiguous) and broadcast operands, non-contiguous outputs, odd sizes
  * (1, 17, 33, 133, matmul sizes off the register tile and past the cache blocks), batched
- * broadcast matmul; and the same bits for 1, 2 and 3 threads for every op.
+ * broadcast matmul; and the same bits for 1, 2, 3 and one thread per core (thread_counts.h) for
+ * every op.
  *
  * What "agrees with naive" means per op (the backend's documented precision):
  *   - bit-identical: neg, id, inv, relu, sqrt, add, mul, lt, eq, is_close, relu_back, log_back,
@@ -13,6 +14,7 @@
  *     to naive's double accumulation. */
 #include "check.h"
 #include "tensor_compare.h"
+#include "thread_counts.h"
 #include "internal.h"
 #include "openmp/openmp_vmath.h"
 
@@ -717,18 +719,15 @@ static void test_gemm_accumulate(void) {}
 /* ------------------------------------------------------------------ thread-count invariance */
 typedef mt_tensor *(*op_runner)(mt_ctx *ctx, mt_tensor *const *in, int variant);
 
-/* Runs f with 1, 2 and 3 threads and expects the same bits each time. */
+/* Runs f with 1 thread, then 2, 3 and every core (thread_counts.h), and expects the same bits. */
 static void check_threads(const char *what, op_runner f, mt_tensor *const *in, int variant) {
     int saved = omp_get_max_threads();
     mt_ctx *ctx = mt_ctx_new(OMP);
-    mt_tensor *first = NULL;
-    for (int t = 1; t <= 3; t++) {
+    omp_set_num_threads(1);
+    mt_tensor *first = f(ctx, in, variant);
+    for (int i = 0, t; (t = mt_test_thread_count(i)) != 0; i++) {
         omp_set_num_threads(t);
         mt_tensor *r = f(ctx, in, variant);
-        if (!first) {
-            first = r;
-            continue;
-        }
         char msg[128];
         snprintf(msg, sizeof msg, "%s: %d threads vs 1", what, t);
         compare_bits(msg, r, first);

@@ -2,13 +2,14 @@
  * forward, d input and d weight, in MiniTorch's form, its reverse form and PyTorch's stride / pad
  * form; odd sizes, 1x1 kernels, kernels wider than the input, permuted (non-contiguous) inputs and
  * outputs, batch 1 and > 1, and shapes that cross the kernels' workspace bounds (channel chunks,
- * bands of rows, pieces of the weight gradient). Then the same bits for 1, 2 and 3 threads on cases
- * large enough to be split across threads.
+ * bands of rows, pieces of the weight gradient). Then the same bits for 1, 2, 3 and all-core
+ * threads on cases large enough to be split across threads.
  *
  * The openmp kernels sum in float (one FMA chain per element), naive in double: they agree within
  * a tolerance that grows as the rounding of a float sum does, with the square root of its number
  * of terms; an indexing error is off by whole terms. */
 #include "check.h"
+#include "thread_counts.h"
 #include "internal.h"
 
 #if defined(_OPENMP)
@@ -392,7 +393,7 @@ static void test_minitorch_oracle(void) {
 }
 
 /* Cases with enough work to be split across threads (bands of images, pieces of the weight
- * gradient): every op gives the same bits for 1, 2 and 3 threads. */
+ * gradient): every op gives the same bits for 1, 2, 3 and all-core threads. */
 static const conv_case BIG[] = {
     {"2d minitorch", 2, 4, 16, 24, 24, 16, 3, 3, {0}, {0}, 0},
     {"2d minitorch, batch 1", 2, 1, 32, 33, 17, 48, 3, 3, {0}, {0}, 0},
@@ -418,7 +419,7 @@ static void test_thread_invariance(void) {
             mt_tensor *one = make_out(ctx, s.nd, io.out_shape[k], 0);
             omp_set_num_threads(1);
             CHECK_OK(run(OMP, op, &p, one, io.srcs[k][0], io.srcs[k][1]));
-            for (int nth = 2; nth <= 3; nth++) {
+            for (int i = 0, nth; (nth = mt_test_thread_count(i)) != 0; i++) {
                 mt_tensor *got = make_out(ctx, s.nd, io.out_shape[k], 0);
                 omp_set_num_threads(nth);
                 CHECK_OK(run(OMP, op, &p, got, io.srcs[k][0], io.srcs[k][1]));

@@ -2,7 +2,7 @@
  * argmax, softmax, logsoftmax and dropout, kernel by kernel on the same inputs: contiguous,
  * permuted (reversed storage) and strided (no unit stride) inputs, permuted outputs, every dim,
  * odd sizes, rows longer than the softmax segment, ties, signed zeros, NaN and infinities; and the
- * same bits for 1, 2 and 3 threads.
+ * same bits for 1, 2, 3 and all-core threads.
  *
  * What "agrees with naive" means per op (openmp_pool.c, openmp_softmax.c, openmp_dropout.c):
  *   - bit-identical: every pooling kernel (same per-window order), argmax, dropout;
@@ -12,6 +12,7 @@
  *     length alone), checked on rows whose logsoftmax shows any change of summation order. */
 #include "check.h"
 #include "tensor_compare.h"
+#include "thread_counts.h"
 #include "internal.h"
 
 #if defined(_OPENMP)
@@ -391,19 +392,16 @@ static void test_kernel_errors(void) {
 /* ------------------------------------------------------------------ thread-count invariance */
 typedef mt_tensor *(*op_runner)(mt_ctx *ctx, const mt_tensor *in, const mt_tensor *g, int variant);
 
-/* Runs f with 1, 2 and 3 threads and expects the same bits each time. */
+/* Runs f with 1 thread, then 2, 3 and every core (thread_counts.h), and expects the same bits. */
 static void check_threads(const char *what, op_runner f, const mt_tensor *in, const mt_tensor *g,
                           int variant) {
     int saved = omp_get_max_threads();
     mt_ctx *ctx = mt_ctx_new(OMP);
-    mt_tensor *first = NULL;
-    for (int t = 1; t <= 3; t++) {
+    omp_set_num_threads(1);
+    mt_tensor *first = f(ctx, in, g, variant);
+    for (int i = 0, t; (t = mt_test_thread_count(i)) != 0; i++) {
         omp_set_num_threads(t);
         mt_tensor *r = f(ctx, in, g, variant);
-        if (!first) {
-            first = r;
-            continue;
-        }
         char msg[160];
         snprintf(msg, sizeof msg, "%s: %d threads vs 1", what, t);
         compare_bits(msg, r, first);

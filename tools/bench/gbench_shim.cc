@@ -68,11 +68,19 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
                 g_order.push_back(name);
             }
             Collected &c = it->second;
+#if MT_GBENCH_SKIPPED_RUNS /* Google Benchmark 1.8 calls a failed run skipped */
+            if (r.skipped) {
+                c.error = true;
+                c.error_message = r.skip_message;
+                continue;
+            }
+#else
             if (r.error_occurred) {
                 c.error = true;
                 c.error_message = r.error_message;
                 continue;
             }
+#endif
             double seconds = r.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r.time_unit);
             c.repetitions = r.repetitions;
             if (r.run_type == Run::RT_Iteration) {

@@ -177,11 +177,18 @@ static double max_contig(const float *x, int64_t len) {
         for (int j = 0; j < u; j++) {                                                          \
             __m512d a[TV_D];                                                                   \
             for (int q = 0; q < TV_D; q++) a[q] = _mm512_set1_pd(INIT);                        \
-            for (int64_t k = j; k < len; k += LANES) {                                         \
-                const float *row = x + k * sk;                                                 \
-                for (int q = 0; q < TV_D; q++)                                                 \
-                    a[q] = VFOLD(a[q], _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m[q], row + 8 * q))); \
-            }                                                                                  \
+            if (nt == TILE) /* unmasked: with masks the (1024, 1024) sum took 65 us, not 50-57 */ \
+                for (int64_t k = j; k < len; k += LANES) {                                     \
+                    const float *row = x + k * sk;                                             \
+                    for (int q = 0; q < TV_D; q++)                                             \
+                        a[q] = VFOLD(a[q], _mm512_cvtps_pd(_mm256_loadu_ps(row + 8 * q)));     \
+                }                                                                              \
+            else                                                                               \
+                for (int64_t k = j; k < len; k += LANES) {                                     \
+                    const float *row = x + k * sk;                                             \
+                    for (int q = 0; q < TV_D; q++)                                             \
+                        a[q] = VFOLD(a[q], _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m[q], row + 8 * q))); \
+                }                                                                              \
             for (int q = 0; q < TV_D; q++) _mm512_store_pd(&lane[j][8 * q], a[q]);            \
         }                                                                                      \
         for (int h = LANES / 2; h >= 1; h /= 2)                                                \
@@ -234,7 +241,7 @@ static void max_tiled_lanes(const float *x, int64_t sk, int64_t len, int nt, dou
  * Sum has no such form. One was measured: the rows in plain order where an exponent-range check
  * proves every partial sum exact in double (then any order gives the exact sum). It ran a
  * (1024, 1024) sum over rows in 48 to 78 us depending on where the input lay in memory and on the
- * tile width, against a steady 65 for the lanes form, so the lanes form stays. */
+ * tile width: no better than the lanes form, 50 to 57 us once its full tiles load unmasked. */
 #define FEW_REDOS 8 /* outputs redone one by one; more and the lanes form redoes the tile */
 
 /* One max pass: the row-order vmaxps and a running sum (NaN flag) of nt <= TILE outputs. */

@@ -7,8 +7,8 @@
  * What "agrees with naive" means per op (the backend's documented precision):
  *   - bit-identical: neg, id, inv, relu, sqrt, add, mul, lt, eq, is_close, relu_back, log_back,
  *     inv_back (float arithmetic that rounds like naive's double-then-round);
- *   - within 1 ulp: exp, log, sigmoid_back; sigmoid within 2 (openmp_vmath.h, which says why),
- *     and exp and sigmoid the same bits as their scalar forms in openmp_vmath.h;
+ *   - within 1 ulp: exp, log, sigmoid_back; sigmoid within 3 (openmp_vmath_f32.h, which says
+ *     why), and exp and sigmoid the same bits as their scalar forms there;
  *   - sums and products: a different (fixed) summation order, so a relative tolerance; max exact;
  *   - matmul: bit-identical to a float FMA chain over k in order (the kernel contract), and close
  *     to naive's double accumulation. */
@@ -16,7 +16,7 @@
 #include "tensor_compare.h"
 #include "thread_counts.h"
 #include "internal.h"
-#include "openmp/openmp_vmath.h"
+#include "openmp/openmp_vmath_f32.h"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -162,7 +162,7 @@ static const op_spec MAPS[] = {
     {MT_OP_ID, CMP_BITS, VAL_UNIFORM, -3, 3, 0, 0},
     {MT_OP_INV, CMP_BITS, VAL_UNIFORM, -3, 3, 0, 0},
     {MT_OP_RELU, CMP_BITS, VAL_GRID, -2, 2, 0, 0},
-    {MT_OP_SIGMOID, CMP_ULP2, VAL_UNIFORM, -30, 30, 0, 0},
+    {MT_OP_SIGMOID, CMP_ULP3, VAL_UNIFORM, -30, 30, 0, 0},
     {MT_OP_LOG, CMP_ULP1, VAL_UNIFORM, 1e-3f, 50, 0, 0},
     {MT_OP_EXP, CMP_ULP1, VAL_UNIFORM, -20, 20, 0, 0},
     {MT_OP_SQRT, CMP_BITS, VAL_UNIFORM, -5, 50, 0, 0},
@@ -244,7 +244,7 @@ static void test_special_values(void) {
         run(NAIVE, maps[i], want, a, NULL, 0);
         char what[64];
         snprintf(what, sizeof what, "%s on special values", mt_op_name(maps[i]));
-        compare(what, got, want, maps[i] == MT_OP_SIGMOID ? CMP_ULP2 : CMP_ULP1, 0.0);
+        compare(what, got, want, maps[i] == MT_OP_SIGMOID ? CMP_ULP3 : CMP_ULP1, 0.0);
     }
     static const mt_op zips[] = {MT_OP_SIGMOID_BACK, MT_OP_LOG_BACK, MT_OP_INV_BACK,
                                  MT_OP_RELU_BACK, MT_OP_IS_CLOSE};
@@ -259,7 +259,7 @@ static void test_special_values(void) {
     mt_ctx_free(ctx);
 }
 
-/* exp and log within 1 ulp of naive, sigmoid within 2, across their whole useful ranges (a dense
+/* exp and log within 1 ulp of naive, sigmoid within 3, across their whole useful ranges (a dense
  * sweep of 2^18 values per op, geometric for log so every binade is covered). */
 static void test_transcendental_sweep(void) {
     int64_t n = 1 << 18;
@@ -279,7 +279,7 @@ static void test_transcendental_sweep(void) {
         run(NAIVE, mop, want, a, NULL, 0);
         char what[64];
         snprintf(what, sizeof what, "%s sweep of 2^18 values", mt_op_name(mop));
-        compare(what, got, want, mop == MT_OP_SIGMOID ? CMP_ULP2 : CMP_ULP1, 0.0);
+        compare(what, got, want, mop == MT_OP_SIGMOID ? CMP_ULP3 : CMP_ULP1, 0.0);
         mt_ctx_reset(ctx);
     }
     free(h);

@@ -51,8 +51,8 @@ void compare(const char *what, const mt_tensor *got_t, const mt_tensor *want_t,
             ok = g == w;
         else if (mode == CMP_ULP1)
             ok = ulp_distance(g, w) <= 1;
-        else if (mode == CMP_ULP2)
-            ok = ulp_distance(g, w) <= 2;
+        else if (mode == CMP_ULP3)
+            ok = ulp_distance(g, w) <= 3;
         else
             ok = fabs((double)g - w) <= rel * fmax(1.0, fabs((double)w));
         if (!ok && bad++ == 0) first = i;

@@ -4,7 +4,7 @@
 
 #include "minitorch.h"
 
-typedef enum { CMP_BITS, CMP_ULP1, CMP_ULP2, CMP_REL } cmp_mode;
+typedef enum { CMP_BITS, CMP_ULP1, CMP_ULP3, CMP_REL } cmp_mode;
 
 /* A malloc'd row-major copy of t's elements (NULL on failure); the caller frees it. */
 float *host_of(const mt_tensor *t);
@@ -13,7 +13,7 @@ const char *shape_str(int nd, const int64_t *shape);
 /* Distance in representable floats (same sign ordering as the reals). */
 int64_t ulp_distance(float a, float b);
 /* got against want, row-major: NaN must meet NaN and an infinity the same infinity; otherwise
- * CMP_BITS wants identical bits, CMP_ULP1 (CMP_ULP2) at most one (two) ulp, CMP_REL
+ * CMP_BITS wants identical bits, CMP_ULP1 (CMP_ULP3) at most one (two) ulp, CMP_REL
  * rel * max(1, |want|).
  * Records one CHECK. */
 void compare(const char *what, const mt_tensor *got, const mt_tensor *want, cmp_mode mode,

@@ -286,9 +286,9 @@ static void test_transcendental_sweep(void) {
     mt_ctx_free(ctx);
 }
 
-/* exp and sigmoid: the backend's contiguous runs (AVX-512 body and masked tail where built) give
- * the bits of the scalar mt_vm_expf / mt_vm_sigmoidf, which the strided loops use, on a dense
- * sweep past both ends of exp's range, the special values, and every run length up to 40. */
+/* exp and sigmoid: the backend's contiguous runs (AVX-512 body and masked tail where built) and
+ * strided runs give the bits of the scalar mt_vm_expf / mt_vm_sigmoidf, on a dense sweep past both
+ * ends of exp's range, the special values, and every run length up to 40. */
 static void test_exp_sigmoid_paths_agree(void) {
     static const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN, 1e-45f,
                                      88.7228f, 88.72284f, 88.7229f, -87.33655f, -87.3366f,
@@ -318,6 +318,24 @@ static void test_exp_sigmoid_paths_agree(void) {
         }
         CHECK(bad == 0, "%s: backend differs from the scalar form on %lld values (first x = %a)",
               mt_op_name(mop), (long long)bad, first >= 0 ? (double)h[first] : 0.0);
+        /* strided runs: the sweep as a transposed (512, 512) view, into a contiguous and into a
+         * permuted output */
+        int64_t sq[2] = {512, 512};
+        mt_tensor *at = mt_transpose(ctx, mt_from_array(ctx, 2, sq, h));
+        for (int permuted = 0; permuted < 2; permuted++) {
+            mt_tensor *got = make_out(ctx, 2, sq, permuted);
+            run(OMP, mop, got, at, NULL, 0);
+            float *g = host_of(got);
+            int64_t sbad = 0;
+            for (int64_t i = 0; g && i < 512 * 512; i++) {
+                float x = h[(i % 512) * 512 + i / 512], w = op == 0 ? mt_vm_expf(x) : mt_vm_sigmoidf(x);
+                sbad += memcmp(&g[i], &w, sizeof w) != 0 && !(isnan(g[i]) && isnan(w));
+            }
+            CHECK(g && sbad == 0, "%s: strided input, %s output: differs from the scalar form on %lld values",
+                  mt_op_name(mop), permuted ? "permuted" : "contiguous", (long long)sbad);
+            free(g);
+        }
+        mt_ctx_reset(ctx);
     }
     free(h);
     mt_ctx_free(ctx);

@@ -9,8 +9,8 @@
  * -fno-math-errno (CMakeLists.txt). inv_back and is_close are done in double because their float
  * forms would round an intermediate; log and sigmoid_back use the vectorisable double-precision
  * functions of openmp_vmath.h (within 1 ulp of naive), exp and sigmoid the float32 ones of
- * openmp_vmath_f32.h (exp within 1 ulp, sigmoid within 3), vectorised by hand on contiguous runs with the same bits as their
- * scalar forms on the other loop shapes. Every element's value depends only on its inputs, so the
+ * openmp_vmath_f32.h (exp within 1 ulp, sigmoid within 3), whose runs give the same bits as their
+ * scalar forms on every loop shape. Every element's value depends only on its inputs, so the
  * chunking cannot change any bit. */
 #include "openmp.h"
 #include "../scalar_ops.h"
@@ -93,12 +93,12 @@ static void map_run(mt_op op, int64_t n, const float *a, int64_t sa, float *o, i
     case MT_OP_RELU: MAP_RUN(x > 0.0f ? x : 0.0f); break;
     case MT_OP_SIGMOID:
         if (sa == 1 && so == 1) mt_vm_sigmoidf_run(n, a, o);
-        else MAP_RUN(mt_vm_sigmoidf(x));
+        else mt_vm_sigmoidf_strided(n, a, sa, o, so);
         break;
     case MT_OP_LOG: MAP_RUN((float)mt_vm_logf_d(x)); break;
     case MT_OP_EXP:
         if (sa == 1 && so == 1) mt_vm_expf_run(n, a, o);
-        else MAP_RUN(mt_vm_expf(x));
+        else mt_vm_expf_strided(n, a, sa, o, so);
         break;
     case MT_OP_SQRT: MAP_RUN(sqrtf(x)); break;
     default: break; /* mt_omp_map rejects other ops before any run */

@@ -1,23 +1,28 @@
-/* float32 exp and sigmoid for MT_OP_EXP and MT_OP_SIGMOID: a scalar form, which the strided loops
- * and builds without AVX-512 use, and a 16-lane AVX-512 form that gives the same bits.
+/* float32 exp and sigmoid for MT_OP_EXP and MT_OP_SIGMOID: a scalar form, and runs over
+ * contiguous and strided elements that give the scalar form's bits for every element.
  *
- * Why a table: these maps are bound by the vector pipes, not by memory (a 1M-element exp ran at
- * the same speed from L1 as from L3), so the cost is the operation count. Splitting x log2 e into
- * n/16 + f with a 16-entry table of 2^(j/16) leaves |r| <= ln2/32, where a degree-3 polynomial is
- * as accurate as degree 6 was on |r| <= ln2/2: three fewer FMAs, for one in-register permute.
+ * Two forms, chosen at build time. Both are bound by the vector pipes, not by memory (a 1M-element
+ * exp ran at the same speed from L1 as from L3), so the cost is the operation count:
+ *   - with AVX-512, a 16-entry table of 2^(j/16), read by one in-register permute, leaves a
+ *     degree-3 polynomial (below), and the runs are written with intrinsics;
+ *   - without it, a degree-6 polynomial on |r| <= ln2/2 and no table (the portable form at the
+ *     end), which `omp simd` vectorises without gathers: with the table, an AVX2 build ran exp
+ *     1.6x and sigmoid 2.7x slower.
+ * Results differ between the two builds by the rounding of different polynomials (as they already
+ * do between builds with and without FMA); within a build every path gives the same bits.
  *
- * e^x: n = round(16 x log2 e) by the shifter trick (one FMA: t = 16 x log2e + 1.5 2^23 keeps n in
- * t's low mantissa bits), r = x - n ln2/16 in two FMA steps (ln2/16 hi has 12 significant bits, so
- * n hi is exact for |n| < 2^12 and x - n hi is exact), e^r = 1 + q(r) with q = r + c2 r^2 + c3 r^3
- * (fitted for relative error 1.6e-9), then e^x = T[n mod 16] 2^floor(n/16) (1 + q), one rounding
- * for the product, then the scaling. Inputs are clamped to [-104, 89]: below, the result rounds to
- * 0, above, it overflows to inf, and NaN passes the clamp.
+ * The table form. e^x: n = round(16 x log2 e) by the shifter trick (one FMA: t = 16 x log2e +
+ * 1.5 2^23 keeps n in t's low mantissa bits), r = x - n ln2/16 in two FMA steps (ln2/16 hi has 12
+ * significant bits, so n hi is exact for |n| < 2^12 and x - n hi is exact), e^r = 1 + q(r) with
+ * q = r + c2 r^2 + c3 r^3 (fitted for relative error 1.6e-9), then e^x = T[n mod 16]
+ * 2^floor(n/16) (1 + q), one rounding for the product, then the scaling. Inputs are clamped to
+ * [-104, 89]: below, the result rounds to 0, above, it overflows to inf, and NaN passes the clamp.
  *
- * Accuracy of exp, checked on every float against (float)exp((double)x): at most 1 ulp, 99.0%
- * exact. T[j] rounded to float is off by up to 0.4 of a half ulp; a second table of those errors
- * made exp 99.93% exact, but its permute and add cost 20% of the loop, and the 1-ulp bound holds
- * without it (the sum of T's error and the product's rounding stays under 1.5 ulp, and two floats
- * less than 2 ulp apart are at most 1 apart).
+ * Accuracy of the table exp, checked on every float against (float)exp((double)x)
+ * (tools/vmath_sweep): at most 1 ulp, 99.0% exact. T[j] rounded to float is off by up to 0.4 of a
+ * half ulp; a second table of those errors made exp 99.93% exact, but its permute and add cost
+ * 20% of the loop, and the 1-ulp bound holds without it (the sum of T's error and the product's
+ * rounding stays under 1.5 ulp, and two floats less than 2 ulp apart are at most 1 apart).
  *
  * Same bits on every path: T 2^m is exact wherever the AVX-512 fast path takes it (m in [-125,
  * 127]: then T 2^m (1 + q) is normal, so rounding it once equals rounding T (1 + q) and scaling);
@@ -25,19 +30,21 @@
  * multiplies by 2^(m - m/2) and 2^(m/2) in turn: the first product is exact, the second the one
  * rounding. fmaf is exact by the C standard; where the target has no FMA instruction it is a
  * library call (correct, slow). tests/test_openmp.c checks the backend's output (vector body and
- * masked tail) against these scalar functions bit for bit, and the accuracy on dense sweeps. */
+ * masked tail, contiguous and strided) against these scalar functions bit for bit, and the
+ * accuracy on dense sweeps. */
 #ifndef MT_OPENMP_VMATH_F32_H
 #define MT_OPENMP_VMATH_F32_H
 
 #include "openmp_vmath.h"
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 #define MT_VM_EXPF_LO (-104.0f)
 #define MT_VM_EXPF_HI 89.0f
+#define MT_VM_SHIFTF 0x1.8p23f /* adding it rounds to an integer, kept in the low bits */
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
 #define MT_VM_L2E16F 0x1.715476p+4f /* 16 log2(e), rounded */
-#define MT_VM_SHIFTF 0x1.8p23f      /* adding it rounds to an integer, kept in the low bits */
 #define MT_VM_SHIFTF_BITS 0x4B400000u
 #define MT_VM_LN2_16F_HI 0x1.62ep-5f
 #define MT_VM_LN2_16F_LO 0x1.0bfbe8p-19f
@@ -111,7 +118,6 @@ static inline float mt_vm_sigmoidf(float x) {
     return mt_vm_select_f(fast, s_fast, s_wide);
 }
 
-#if defined(__AVX512F__)
 /* T[j] 2^m for the fast path: T[j]'s bits less j << 19, plus t's bits << 19, which is n << 19 =
  * (m << 23) + (j << 19) mod 2^32 (the shifter's own bits shift out). */
 static inline __m512 mt_vm_exp2_scaled16(__m512i tb) {
@@ -198,6 +204,50 @@ static inline __m512 mt_vm_sigmoidf16(__m512 x) {
             _mm512_mask_storeu_ps((o) + i_, m_, F(_mm512_maskz_loadu_ps(m_, (a) + i_)));     \
         }                                                                                    \
     } while (0)
+
+#else
+/* The portable form. e^x: n = round(x log2 e) by the shifter trick, r = x - n ln2 in two FMA steps
+ * (ln2_hi has 9 significant bits, so n ln2_hi is exact for |n| < 2^15 and x - n ln2_hi is exact
+ * by Sterbenz), e^r by a degree-6 polynomial on |r| <= 0.347 (coefficients fitted for relative
+ * error 7.7e-9, rounded to float), then e^x = p 2^n: p times 2^(n - n/2), which is exact, times
+ * 2^(n/2), the one rounding. Inputs are clamped to [-104, 89] as above. At most 1 ulp from
+ * (float)exp((double)x) on every float, 99.7% exact (tools/vmath_sweep in an AVX2 build). */
+#define MT_VM_LOG2EF 0x1.715476p+0f
+#define MT_VM_LN2F_HI 0x1.63p-1f
+#define MT_VM_LN2F_LO (-0x1.bd0106p-13f)
+#define MT_VM_EXPF_C6 0x1.63c2d8p-10f
+#define MT_VM_EXPF_C5 0x1.125b2ep-7f
+#define MT_VM_EXPF_C4 0x1.5563cep-5f
+#define MT_VM_EXPF_C3 0x1.55545ap-3f
+#define MT_VM_EXPF_C2 0x1.ffffeap-2f
+
+static inline float mt_vm_expf(float x) {
+    float c = x < MT_VM_EXPF_LO ? MT_VM_EXPF_LO : x;
+    c = c > MT_VM_EXPF_HI ? MT_VM_EXPF_HI : c;
+    float t = fmaf(c, MT_VM_LOG2EF, MT_VM_SHIFTF);
+    float n = t - MT_VM_SHIFTF;
+    float r = fmaf(n, -MT_VM_LN2F_HI, c);
+    r = fmaf(n, -MT_VM_LN2F_LO, r);
+    float p = fmaf(MT_VM_EXPF_C6, r, MT_VM_EXPF_C5);
+    p = fmaf(p, r, MT_VM_EXPF_C4);
+    p = fmaf(p, r, MT_VM_EXPF_C3);
+    p = fmaf(p, r, MT_VM_EXPF_C2);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    /* n as an integer from t's bits (no float-to-int conversion of a NaN); -150 <= n <= 129 */
+    int32_t k = (int32_t)(mt_vm_bits_f(t) - mt_vm_bits_f(MT_VM_SHIFTF));
+    int32_t k1 = k / 2, k2 = k - k1;
+    return p * mt_vm_from_bits_f((uint32_t)(k2 + 127) << 23) *
+           mt_vm_from_bits_f((uint32_t)(k1 + 127) << 23);
+}
+
+/* The logistic function, scalar_ops.h's two forms folded into one: e = e^-|x| never overflows,
+ * and 1/(1+e) or e/(1+e) is picked by the sign (NaN takes e/(1+e), which is NaN). At most 2 ulp
+ * from naive's (float)mt_sigmoid_d(x) on every float, 97.1% exact. */
+static inline float mt_vm_sigmoidf(float x) {
+    float e = mt_vm_expf(mt_vm_from_bits_f(mt_vm_bits_f(x) | 0x80000000u));
+    return (x >= 0.0f ? 1.0f : e) / (1.0f + e);
+}
 #endif
 
 /* o[0..n) <- e^a[0..n), contiguous (o may be a). */
@@ -217,5 +267,38 @@ static inline void mt_vm_sigmoidf_run(int64_t n, const float *a, float *o) {
     _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = mt_vm_sigmoidf(a[i]);
 #endif
 }
+
+/* o[i so] <- F(a[i sa]) for i < n, any strides (sa may be 0; o must not overlap a unless they
+ * are the same elements). With AVX-512: 16 lanes by gather (and scatter, unless so is 1) around
+ * the 16-lane form; the scalar table form in an `omp simd` loop would gather from the table too
+ * and, for sigmoid, run both of its forms in every lane. Strides too large for 32-bit gather
+ * offsets take the scalar form. */
+#if defined(__AVX512F__)
+#define MT_VM_GATHER_MAX_STRIDE ((int64_t)1 << 26) /* 15 strides of floats fit an int32 offset */
+#define MT_VM_DEFINE_STRIDED(NAME, F16, SCALAR)                                                  \
+    static inline void NAME(int64_t n, const float *a, int64_t sa, float *o, int64_t so) {       \
+        if (sa > MT_VM_GATHER_MAX_STRIDE || sa < -MT_VM_GATHER_MAX_STRIDE ||                     \
+            so > MT_VM_GATHER_MAX_STRIDE || so < -MT_VM_GATHER_MAX_STRIDE) {                     \
+            for (int64_t i = 0; i < n; i++) o[i * so] = SCALAR(a[i * sa]);                       \
+            return;                                                                              \
+        }                                                                                        \
+        const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); \
+        __m512i ia = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int32_t)sa));                    \
+        __m512i io = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int32_t)so));                    \
+        for (int64_t i0 = 0; i0 < n; i0 += 16) {                                                 \
+            __mmask16 m = (__mmask16)(n - i0 >= 16 ? 0xFFFFu : (1u << (n - i0)) - 1u);            \
+            __m512 y = F16(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, ia, a + i0 * sa, 4)); \
+            if (so == 1) _mm512_mask_storeu_ps(o + i0, m, y);                                     \
+            else _mm512_mask_i32scatter_ps(o + i0 * so, m, io, y, 4);                             \
+        }                                                                                        \
+    }
+#else
+#define MT_VM_DEFINE_STRIDED(NAME, F16, SCALAR)                                                  \
+    static inline void NAME(int64_t n, const float *a, int64_t sa, float *o, int64_t so) {       \
+        _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i * so] = SCALAR(a[i * sa]);       \
+    }
+#endif
+MT_VM_DEFINE_STRIDED(mt_vm_expf_strided, mt_vm_expf16, mt_vm_expf)
+MT_VM_DEFINE_STRIDED(mt_vm_sigmoidf_strided, mt_vm_sigmoidf16, mt_vm_sigmoidf)
 
 #endif

@@ -252,23 +252,18 @@ static inline float mt_vm_sigmoidf(float x) {
 }
 #endif
 
-/* o[0..n) <- e^a[0..n), contiguous (o may be a). */
-static inline void mt_vm_expf_run(int64_t n, const float *a, float *o) {
+/* o[0..n) <- F(a[0..n)), contiguous (o may be a): mt_vm_expf_run and mt_vm_sigmoidf_run. */
 #if defined(__AVX512F__)
-    MT_VM_RUN16(mt_vm_expf16, n, a, o);
+#define MT_VM_DEFINE_RUN(NAME, F16, SCALAR)                                                      \
+    static inline void NAME(int64_t n, const float *a, float *o) { MT_VM_RUN16(F16, n, a, o); }
 #else
-    _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = mt_vm_expf(a[i]);
+#define MT_VM_DEFINE_RUN(NAME, F16, SCALAR)                                                      \
+    static inline void NAME(int64_t n, const float *a, float *o) {                               \
+        _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = SCALAR(a[i]);                 \
+    }
 #endif
-}
-
-/* o[0..n) <- sigmoid(a[0..n)), contiguous (o may be a). */
-static inline void mt_vm_sigmoidf_run(int64_t n, const float *a, float *o) {
-#if defined(__AVX512F__)
-    MT_VM_RUN16(mt_vm_sigmoidf16, n, a, o);
-#else
-    _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = mt_vm_sigmoidf(a[i]);
-#endif
-}
+MT_VM_DEFINE_RUN(mt_vm_expf_run, mt_vm_expf16, mt_vm_expf)
+MT_VM_DEFINE_RUN(mt_vm_sigmoidf_run, mt_vm_sigmoidf16, mt_vm_sigmoidf)
 
 /* o[i so] <- F(a[i sa]) for i < n, any strides (sa may be 0; o must not overlap a unless they
  * are the same elements). With AVX-512: 16 lanes by gather (and scatter, unless so is 1) around

@@ -428,27 +428,41 @@ static void test_reduce_layout_invariant(void) {
         }
 }
 
-/* The same bits for every loop shape on sums whose rounding is visible: along dim 1 of (37, 700)
- * (contiguous: the lane loop; transposed: the tiled loop) and along dim 0 of its transpose. */
-static void test_reduce_layout_invariant_cancelling(void) {
+/* The same bits for every loop shape on sums whose rounding is visible: along dim 1 of
+ * (rows, L) (contiguous: the lane loop; transposed: the tiled loop) and along dim 0 of its
+ * transpose. */
+static void check_cancelling_sums(int64_t rows, int64_t L) {
     mt_ctx *ctx = mt_ctx_new(OMP);
-    mt_tensor *c = make_cancelling(ctx, 37, 700, 0), *p = make_cancelling(ctx, 37, 700, 1);
+    mt_tensor *c = make_cancelling(ctx, rows, L, 0), *p = make_cancelling(ctx, rows, L, 1);
     mt_tensor *pc = mt_contiguous(ctx, p);
-    int64_t o1[2] = {37, 1}, o0[2] = {1, 37};
+    int64_t o1[2] = {rows, 1}, o0[2] = {1, rows};
     mt_tensor *rc = make_out(ctx, 2, o1, 0), *rp = make_out(ctx, 2, o1, 0);
     mt_tensor *want = make_out(ctx, 2, o1, 0);
+    char what[128];
     run(OMP, MT_OP_SUM, rc, pc, NULL, 1);
     run(OMP, MT_OP_SUM, rp, p, NULL, 1);
-    compare_bits("sum of cancelling rows: transposed input vs contiguous copy", rp, rc);
+    snprintf(what, sizeof what, "sum of cancelling rows %s: transposed input vs contiguous copy",
+             shape_str(2, (int64_t[]){rows, L}));
+    compare_bits(what, rp, rc);
     run(NAIVE, MT_OP_SUM, want, p, NULL, 1);
-    compare("sum of cancelling rows vs naive", rp, want, CMP_REL, 1e-4); /* both round at 2^-15 */
-    /* the transpose (700, 37) reduced along dim 0: tiled when contiguous, lanes when permuted */
+    snprintf(what, sizeof what, "sum of cancelling rows %s vs naive", shape_str(2, (int64_t[]){rows, L}));
+    compare(what, rp, want, CMP_REL, 1e-4); /* both round at 2^-15 */
+    /* the transpose (L, rows) reduced along dim 0: tiled when contiguous, lanes when permuted */
     mt_tensor *t = mt_transpose(ctx, c), *tc = mt_contiguous(ctx, t);
     mt_tensor *r0 = make_out(ctx, 2, o0, 0), *r0c = make_out(ctx, 2, o0, 0);
     run(OMP, MT_OP_SUM, r0, t, NULL, 0);
     run(OMP, MT_OP_SUM, r0c, tc, NULL, 0);
-    compare_bits("sum of cancelling columns: transposed input vs contiguous copy", r0, r0c);
+    snprintf(what, sizeof what, "sum of cancelling columns %s: transposed input vs contiguous copy",
+             shape_str(2, (int64_t[]){L, rows}));
+    compare_bits(what, r0, r0c);
     mt_ctx_free(ctx);
+}
+
+/* (700, 37): one partial tile; (5000, 300): full tiles and a partial one, and two blocks of RB
+ * rows, the second of a length (904) that is no multiple of LANES. */
+static void test_reduce_layout_invariant_cancelling(void) {
+    check_cancelling_sums(37, 700);
+    check_cancelling_sums(300, 5000);
 }
 
 /* Column c of a (len, ncols) matrix, whose stored transpose is reduced along its contiguous dim
@@ -812,6 +826,10 @@ static void test_thread_invariance(void) {
     }
     /* long cancelling rows: few outputs, so their blocks run in parallel */
     mt_tensor *l = make_cancelling(ctx, 3, 70000, 0), *lp = make_cancelling(ctx, 3, 70000, 1);
+    /* cancelling columns, reduced over rows: the tiled loop, in narrower pieces for more threads */
+    mt_tensor *cc = mt_contiguous(ctx, mt_transpose(ctx, make_cancelling(ctx, 300, 5000, 0)));
+    check_threads("sum dim 0 of cancelling (5000,300)", run_reduce_variant, (mt_tensor *[]){cc},
+                  MT_OP_SUM * 8 + 0);
     for (int op = MT_OP_SUM; op <= MT_OP_MAX; op++)
         for (int dim = 0; dim < 2; dim++) {
             snprintf(what, sizeof what, "%s dim %d of (300,401)", mt_op_name((mt_op)op), dim);

@@ -175,6 +175,20 @@ static double max_contig(const float *x, int64_t len) {
  * order, lanes of 16 consecutive rows) were no faster either. */
 #define TV_D (TILE / 8)
 #define DEFINE_TILED_DOUBLE(NAME, INIT, VFOLD)                                                 \
+    /* lane j's rows into its accumulators a; full tiles load unmasked (with masks the         \
+     * (1024, 1024) sum took 65 us, not 50-57) */                                              \
+    static inline __attribute__((always_inline)) void NAME##_fold_lane(                        \
+        __m512d *a, const float *x, int64_t sk, int64_t len, int j, const __mmask8 *m,         \
+        const bool full) {                                                                     \
+        for (int64_t k = j; k < len; k += LANES) {                                             \
+            const float *row = x + k * sk; /* (nt) */                                          \
+            for (int q = 0; q < TV_D; q++) {                                                   \
+                __m256 y = full ? _mm256_loadu_ps(row + 8 * q)                                 \
+                                : _mm256_maskz_loadu_ps(m[q], row + 8 * q);                    \
+                a[q] = VFOLD(a[q], _mm512_cvtps_pd(y));                                        \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
     static void NAME##_tiled_lanes(const float *x, int64_t sk, int64_t len, int nt,            \
                                    double *bt) {                                               \
         static _Thread_local double lane[LANES][TILE] __attribute__((aligned(64)));            \
@@ -187,18 +201,8 @@ static double max_contig(const float *x, int64_t len) {
         for (int j = 0; j < u; j++) {                                                          \
             __m512d a[TV_D];                                                                   \
             for (int q = 0; q < TV_D; q++) a[q] = _mm512_set1_pd(INIT);                        \
-            if (nt == TILE) /* unmasked: with masks the (1024, 1024) sum took 65 us, not 50-57 */ \
-                for (int64_t k = j; k < len; k += LANES) {                                     \
-                    const float *row = x + k * sk;                                             \
-                    for (int q = 0; q < TV_D; q++)                                             \
-                        a[q] = VFOLD(a[q], _mm512_cvtps_pd(_mm256_loadu_ps(row + 8 * q)));     \
-                }                                                                              \
-            else                                                                               \
-                for (int64_t k = j; k < len; k += LANES) {                                     \
-                    const float *row = x + k * sk;                                             \
-                    for (int q = 0; q < TV_D; q++)                                             \
-                        a[q] = VFOLD(a[q], _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m[q], row + 8 * q))); \
-                }                                                                              \
+            if (nt == TILE) NAME##_fold_lane(a, x, sk, len, j, m, true);                       \
+            else NAME##_fold_lane(a, x, sk, len, j, m, false);                                 \
             for (int q = 0; q < TV_D; q++) _mm512_store_pd(&lane[j][8 * q], a[q]);            \
         }                                                                                      \
         for (int h = LANES / 2; h >= 1; h /= 2)                                                \

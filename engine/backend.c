@@ -2,6 +2,7 @@
  * `registry`; every tool that iterates backends (verify, bench, train) picks it up from here. */
 #include "internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *const MT_OP_NAMES[] = {
@@ -29,11 +30,23 @@ mt_op mt_op_from_name(const char *name) {
 #ifdef MT_HAVE_OPENMP_BACKEND
 extern const mt_backend mt_openmp_backend;
 #endif
+#ifdef MT_HAVE_CUDA_SIM_BACKEND
+extern const mt_backend mt_cuda_sim_backend;
+#endif
+#ifdef MT_HAVE_CUDA_BACKEND
+extern const mt_backend mt_cuda_backend;
+#endif
 
 static const mt_backend *const registry[] = {
     &mt_naive_backend,
 #ifdef MT_HAVE_OPENMP_BACKEND
     &mt_openmp_backend,
+#endif
+#ifdef MT_HAVE_CUDA_SIM_BACKEND
+    &mt_cuda_sim_backend,
+#endif
+#ifdef MT_HAVE_CUDA_BACKEND
+    &mt_cuda_backend,
 #endif
 };
 
@@ -51,6 +64,35 @@ const mt_backend *mt_backend_by_name(const char *name) {
 
 const mt_backend *mt_backend_naive(void) { return &mt_naive_backend; }
 const char *mt_backend_name(const mt_backend *b) { return b ? b->name : "(null)"; }
+
+mt_backend_kind mt_backend_get_kind(const mt_backend *b) {
+    return b ? b->kind : MT_BACKEND_REFERENCE;
+}
+
+const char *mt_backend_kind_name(mt_backend_kind k) {
+    switch (k) {
+    case MT_BACKEND_REFERENCE: return "reference";
+    case MT_BACKEND_CPU: return "cpu";
+    case MT_BACKEND_GPU: return "gpu";
+    case MT_BACKEND_SIMULATED: return "simulated";
+    }
+    return "unknown";
+}
+
+bool mt_backend_available(const mt_backend *b, char *reason, size_t len) {
+    if (!b) {
+        if (reason && len) snprintf(reason, len, "no backend");
+        return false;
+    }
+    if (!b->available) return true;
+    char scratch[8];
+    return b->available(reason && len ? reason : scratch, reason && len ? len : sizeof scratch);
+}
+
+mt_status mt_backend_synchronize(const mt_backend *b) {
+    if (!b) return mt_fail(MT_ERR_ARG, "mt_backend_synchronize: NULL backend");
+    return b->synchronize ? b->synchronize() : MT_OK;
+}
 
 bool mt_backend_supports(const mt_backend *b, mt_op op) {
     return b && op >= 0 && op < MT_OP_COUNT && b->kernels[op] != NULL;

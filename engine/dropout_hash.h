@@ -13,11 +13,9 @@
 
 #include <stdint.h>
 
-#if defined(__CUDACC__)
-#define MT_DROPOUT_FN static inline __host__ __device__
-#else
-#define MT_DROPOUT_FN static inline
-#endif
+#include "kernel_iface.h"
+
+#define MT_DROPOUT_FN MT_HD static inline
 
 MT_DROPOUT_FN uint64_t mt_dropout_hash(uint64_t seed, uint64_t ordinal) {
     uint64_t z = seed + (ordinal + 1) * 0x9e3779b97f4a7c15ULL;

@@ -2,6 +2,7 @@
 #ifndef MT_INTERNAL_H
 #define MT_INTERNAL_H
 
+#include "kernel_iface.h"
 #include "minitorch.h"
 
 #include <stdarg.h>
@@ -12,9 +13,8 @@
 #else
 #define MT_PRINTF(f, a)
 #endif
-/* Records the error for mt_last_error() and returns s, so callers write `return mt_fail(...)`. */
-mt_status mt_fail(mt_status s, const char *fmt, ...) MT_PRINTF(2, 3);
-/* The same, for functions that return a tensor. */
+/* mt_fail (kernel_iface.h) records the error for mt_last_error() and returns s, so callers write
+ * `return mt_fail(...)`; mt_fail_null is the same for functions that return a tensor. */
 void *mt_fail_null(mt_status s, const char *fmt, ...) MT_PRINTF(2, 3);
 
 #define MT_TRY(expr)                      \
@@ -24,16 +24,7 @@ void *mt_fail_null(mt_status s, const char *fmt, ...) MT_PRINTF(2, 3);
     } while (0)
 
 /* ------------------------------------------------------------------ kernels and backends */
-/* Op parameters. Each op reads only the fields it documents. */
-typedef struct mt_op_params {
-    int dim;          /* reductions, argmax, softmax, logsoftmax */
-    int stride[2];    /* conv: >= 1 (the dispatcher turns mt_conv_opts' 0 into 1) */
-    int pad[2];       /* conv: zero padding before the first element (reads outside are zero) */
-    int reverse;      /* conv: MiniTorch's right-anchored form, in[t - k] */
-    int kernel[2];    /* pooling window = stride */
-    float rate;       /* dropout */
-    uint64_t seed;    /* dropout */
-} mt_op_params;
+/* mt_op_params (what each op reads) is in kernel_iface.h. */
 
 /* One kernel call: the output is allocated by the caller with its final shape (contiguous unless
  * the caller says otherwise) and every element must be written. Inputs are arbitrary strided views.
@@ -51,6 +42,7 @@ typedef mt_status (*mt_kernel_fn)(const mt_kernel_args *args);
 struct mt_backend {
     const char *name;
     const char *description;
+    mt_backend_kind kind; /* what the tools do with it: reference, compare, time, skip timing */
     /* Indexed by mt_op; NULL means "not supported", which callers report, never crash on. */
     mt_kernel_fn kernels[MT_OP_COUNT];
     /* Storage memory. NULL hooks mean host memory from the context's arena. */
@@ -60,6 +52,13 @@ struct mt_backend {
     /* Per-context state (a device pool): called on mt_ctx_reset / mt_ctx_free. */
     void (*ctx_reset)(void *state);
     void (*ctx_release)(void *state);
+    /* Device backends: fill count floats at dst with value on the device (mt_full without an
+     * upload); wait for queued work (timing, error checks); say whether this process can use the
+     * backend (a cuda build on a machine without a GPU cannot). NULL: host memory, synchronous,
+     * always available. */
+    mt_status (*fill)(float *dst_device, size_t count, float value);
+    mt_status (*synchronize)(void);
+    bool (*available)(char *reason, size_t len);
 };
 
 /* The registry: backend.c fills it from the backends that are built. */
@@ -88,30 +87,13 @@ mt_status mt_check_same_backend(const char *opname, const mt_tensor *a, const mt
 mt_status mt_broadcast_view(const mt_tensor *a, int ndim, const int64_t *shape, mt_tensor *view);
 
 /* ------------------------------------------------------------------ index helpers for kernels */
-/* Row-major unravel of an output ordinal into an index of shape (last dim fastest). */
-static inline void mt_ordinal_to_index(int64_t ordinal, int ndim, const int64_t *shape,
-                                       int64_t *index) {
-    for (int d = ndim - 1; d >= 0; d--) {
-        index[d] = ordinal % shape[d];
-        ordinal /= shape[d];
-    }
-}
-
-static inline int64_t mt_index_to_position(int ndim, const int64_t *index, const int64_t *strides) {
-    int64_t pos = 0;
-    for (int d = 0; d < ndim; d++) pos += index[d] * strides[d];
-    return pos;
-}
+/* mt_ordinal_to_index and mt_index_to_position are in kernel_iface.h. */
 
 /* Storage position of the element of t that the out-shaped index addresses, broadcasting t to the
  * out shape by numpy's right-aligned rules (size-1 dims of t stay at 0). */
 static inline int64_t mt_broadcast_position(const mt_tensor *t, int out_ndim,
                                             const int64_t *out_index) {
-    int64_t pos = t->offset;
-    int lead = out_ndim - t->ndim;
-    for (int d = 0; d < t->ndim; d++)
-        if (t->shape[d] > 1) pos += out_index[d + lead] * t->strides[d];
-    return pos;
+    return mt_broadcast_position_of(t->ndim, t->shape, t->strides, t->offset, out_ndim, out_index);
 }
 
 /* ------------------------------------------------------------------ autodiff */

@@ -1,20 +1,23 @@
 /* MiniTorch's operators.py: the scalar definition of every map and zip op. Backends call these so
- * the semantics live in one place; the naive backend evaluates them in double. */
+ * the semantics live in one place; the naive backend evaluates them in double. Callable from
+ * device code (MT_HD), so the CUDA kernels evaluate exactly these definitions too. */
 #ifndef MT_SCALAR_OPS_H
 #define MT_SCALAR_OPS_H
 
 #include <math.h>
 
+#include "kernel_iface.h"
+
 #define MT_IS_CLOSE_TOL 1e-2
 
-static inline double mt_sigmoid_d(double x) {
+MT_HD static inline double mt_sigmoid_d(double x) {
     /* two forms so that exp() never overflows */
     if (x >= 0) return 1.0 / (1.0 + exp(-x));
     double e = exp(x);
     return e / (1.0 + e);
 }
 
-static inline double mt_map_d(int op, double x) {
+MT_HD static inline double mt_map_d(int op, double x) {
     switch (op) {
     case MT_OP_NEG: return -x;
     case MT_OP_ID: return x;
@@ -29,7 +32,7 @@ static inline double mt_map_d(int op, double x) {
 }
 
 /* a is the forward input for the *_back ops, b the incoming gradient. */
-static inline double mt_zip_d(int op, double a, double b) {
+MT_HD static inline double mt_zip_d(int op, double a, double b) {
     switch (op) {
     case MT_OP_ADD: return a + b;
     case MT_OP_MUL: return a * b;
@@ -51,7 +54,7 @@ static inline double mt_zip_d(int op, double a, double b) {
  * scanning in order, x replaces the best so far only when strictly greater, or when it is the first
  * NaN. Ties therefore go to the lowest index, and a NaN wins (numpy's argmax), so the element a
  * gradient is routed to is the one whose value the forward produced. */
-static inline int mt_beats_max(double x, double best) {
+MT_HD static inline int mt_beats_max(double x, double best) {
     return isnan(x) ? !isnan(best) : x > best;
 }
 

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int64_t mt_numel(const mt_tensor *t) {
@@ -180,15 +181,23 @@ static mt_tensor *from_generator(mt_ctx *ctx, int ndim, const int64_t *shape,
         for (int64_t i = 0; i < n; i++) t->storage->data[i] = gen(state);
         return t;
     }
-    float *tmp = mt_ctx_alloc(ctx, (size_t)n * sizeof(float));
-    if (!tmp) return NULL;
+    /* a staging buffer that does not outlive the upload (the arena would keep it until reset) */
+    float *tmp = malloc((size_t)n * sizeof(float));
+    if (!tmp) return mt_fail_null(MT_ERR_OOM, "out of host memory staging %lld floats", (long long)n);
     for (int64_t i = 0; i < n; i++) tmp[i] = gen(state);
-    if (b->upload(t->storage->data, tmp, (size_t)n) != MT_OK) return NULL;
-    return t;
+    mt_status s = b->upload(t->storage->data, tmp, (size_t)n);
+    free(tmp);
+    return s == MT_OK ? t : NULL;
 }
 
 static float gen_const(void *state) { return *(const float *)state; }
 mt_tensor *mt_full(mt_ctx *ctx, int ndim, const int64_t *shape, float value) {
+    const mt_backend *b = ctx ? mt_ctx_backend(ctx) : NULL;
+    if (b && b->fill) { /* device backends fill in place: no host buffer, no transfer */
+        mt_tensor *t = mt_empty(ctx, ndim, shape);
+        if (!t || b->fill(t->storage->data, (size_t)mt_numel(t), value) != MT_OK) return NULL;
+        return t;
+    }
     return from_generator(ctx, ndim, shape, gen_const, &value);
 }
 mt_tensor *mt_zeros(mt_ctx *ctx, int ndim, const int64_t *shape) {
@@ -290,12 +299,13 @@ static void for_each_position(const mt_tensor *t, void (*visit)(void *, int64_t,
 }
 
 typedef struct {
-    const float *storage;
+    const float *storage; /* holds storage positions base, base + 1, ... */
     float *dst;
+    int64_t base;
 } gather_state;
 static void gather(void *s, int64_t pos, int64_t i) {
     gather_state *g = s;
-    g->dst[i] = g->storage[pos];
+    g->dst[i] = g->storage[pos - g->base];
 }
 typedef struct {
     float *storage;
@@ -310,15 +320,26 @@ mt_status mt_to_host(const mt_tensor *t, float *dst) {
     if (!t || !dst) return mt_fail(MT_ERR_ARG, "mt_to_host: NULL argument");
     const mt_backend *b = mt_tensor_backend(t);
     if (b->download) {
-        /* Device tensors: make a contiguous copy on the device first, then one transfer. */
-        mt_ctx *tmp = mt_ctx_new(b);
-        if (!tmp) return mt_last_status();
-        mt_tensor *c = mt_apply_map(tmp, MT_OP_ID, t);
-        mt_status s = c ? b->download(dst, c->storage->data, (size_t)mt_numel(t)) : mt_last_status();
-        mt_ctx_free(tmp);
+        int64_t n = mt_numel(t);
+        if (mt_is_contiguous(t)) return b->download(dst, t->storage->data + t->offset, (size_t)n);
+        /* A strided view: one transfer of the storage span it covers, then a gather on the host
+         * (no device temporaries, no context made per read). */
+        int64_t lo = t->offset, hi = t->offset;
+        for (int d = 0; d < t->ndim; d++) {
+            int64_t reach = (t->shape[d] - 1) * t->strides[d];
+            if (reach < 0) lo += reach; else hi += reach;
+        }
+        float *span = malloc((size_t)(hi - lo + 1) * sizeof(float));
+        if (!span) return mt_fail(MT_ERR_OOM, "mt_to_host: out of host memory");
+        mt_status s = b->download(span, t->storage->data + lo, (size_t)(hi - lo + 1));
+        if (s == MT_OK) {
+            gather_state g = {span, dst, lo};
+            for_each_position(t, gather, &g);
+        }
+        free(span);
         return s;
     }
-    gather_state g = {t->storage->data, dst};
+    gather_state g = {t->storage->data, dst, 0};
     for_each_position(t, gather, &g);
     return MT_OK;
 }

@@ -24,19 +24,9 @@
 extern "C" {
 #endif
 
-#define MT_MAX_DIMS 8
-
-/* ------------------------------------------------------------------ errors */
-typedef enum mt_status {
-    MT_OK = 0,
-    MT_ERR_SHAPE,       /* shapes do not fit together */
-    MT_ERR_ARG,         /* a bad argument: dim out of range, bad permutation, NULL, ... */
-    MT_ERR_OOM,         /* allocation failed */
-    MT_ERR_BACKEND,     /* tensors on different backends, or a backend failure */
-    MT_ERR_UNSUPPORTED, /* the backend has no kernel for this op */
-    MT_ERR_IO,          /* file missing, unreadable or corrupt */
-    MT_ERR_STATE        /* a call at the wrong time (e.g. backward twice through freed data) */
-} mt_status;
+/* Status codes, the op enum and MT_MAX_DIMS live in minitorch_types.h, which kernels include
+ * without the rest of the API. */
+#include "minitorch_types.h"
 
 /* The message of the latest error on this thread ("" when none). */
 const char *mt_last_error(void);
@@ -60,67 +50,35 @@ typedef struct mt_backend mt_backend;
 typedef struct mt_ctx mt_ctx;
 typedef struct mt_tensor mt_tensor;
 
-/* Every kernel the engine can ask a backend for. MT_OP_NAMES in backend.c must list them in this
- * order (checked at compile time). */
-typedef enum mt_op {
-    /* map: out = f(a), a broadcast to out's shape */
-    MT_OP_NEG,
-    MT_OP_ID,
-    MT_OP_INV,
-    MT_OP_RELU,
-    MT_OP_SIGMOID,
-    MT_OP_LOG,
-    MT_OP_EXP,
-    MT_OP_SQRT,
-    /* zip: out = f(a, b), both broadcast to out's shape */
-    MT_OP_ADD,
-    MT_OP_MUL,
-    MT_OP_LT,
-    MT_OP_EQ,
-    MT_OP_IS_CLOSE,
-    MT_OP_RELU_BACK,
-    MT_OP_LOG_BACK,
-    MT_OP_INV_BACK,
-    MT_OP_SIGMOID_BACK,
-    /* reduce along params.dim; out has that dim as size 1 */
-    MT_OP_SUM,
-    MT_OP_PROD,
-    MT_OP_MAX,
-    /* batched matmul, batch dims broadcast: (..., M, K) @ (..., K, N) -> (..., M, N) */
-    MT_OP_MATMUL,
-    /* convolutions (see mt_conv_opts): forward, d input, d weight */
-    MT_OP_CONV1D,             /* out (B,Cout,Wo) <- in (B,Cin,W), w (Cout,Cin,K) */
-    MT_OP_CONV1D_BACK_INPUT,  /* grad_in (B,Cin,W) <- grad_out (B,Cout,Wo), w (Cout,Cin,K) */
-    MT_OP_CONV1D_BACK_WEIGHT, /* grad_w (Cout,Cin,K) <- in (B,Cin,W), grad_out (B,Cout,Wo) */
-    MT_OP_CONV2D,             /* out (B,Cout,Ho,Wo) <- in (B,Cin,H,W), w (Cout,Cin,KH,KW) */
-    MT_OP_CONV2D_BACK_INPUT,  /* grad_in (B,Cin,H,W) <- grad_out, w */
-    MT_OP_CONV2D_BACK_WEIGHT, /* grad_w (Cout,Cin,KH,KW) <- in, grad_out */
-    /* pooling, kernel = stride, no padding: (B,C,H,W) -> (B,C,H/kh,W/kw) */
-    MT_OP_AVGPOOL2D,
-    MT_OP_AVGPOOL2D_BACK, /* grad_in (B,C,H,W) <- grad_out (B,C,H/kh,W/kw) */
-    MT_OP_MAXPOOL2D,
-    MT_OP_MAXPOOL2D_BACK, /* grad_in <- in (B,C,H,W), grad_out; to the first max of each window */
-    /* along params.dim */
-    MT_OP_ARGMAX,     /* one-hot mask of the first maximum, same shape as the input */
-    MT_OP_SOFTMAX,    /* max-shifted */
-    MT_OP_LOGSOFTMAX, /* x - max - log(sum(exp(x - max))) */
-    /* out = x * keep / (1 - rate), keep drawn from a counter-based hash of (seed, element) */
-    MT_OP_DROPOUT,
-    MT_OP_COUNT
-} mt_op;
 
 const char *mt_op_name(mt_op op);
 /* Looks an op up by name; returns MT_OP_COUNT when none has that name. */
 mt_op mt_op_from_name(const char *name);
 
-/* Backends are registered at build time: "naive" always, "openmp" when built, later "cuda-sim" and
- * "cuda". The naive backend is the reference the others are verified against. */
+/* Backends are registered at build time: "naive" always, "openmp", "cuda-sim" and "cuda" when
+ * built. The naive backend is the reference the others are verified against. */
 int mt_backend_count(void);
 const mt_backend *mt_backend_at(int i);
 const mt_backend *mt_backend_by_name(const char *name); /* NULL + error when unknown */
 const mt_backend *mt_backend_naive(void);
 const char *mt_backend_name(const mt_backend *b);
 bool mt_backend_supports(const mt_backend *b, mt_op op);
+/* What kind of backend b is: tools read this instead of guessing from names (the verifier
+ * compares everything with the reference; the benchmark does not time simulators). */
+typedef enum mt_backend_kind {
+    MT_BACKEND_REFERENCE, /* naive: obviously correct, checked by golden files */
+    MT_BACKEND_CPU,       /* fast host kernels (openmp) */
+    MT_BACKEND_GPU,       /* kernels on a device; data lives in device memory */
+    MT_BACKEND_SIMULATED  /* GPU kernels run by a CPU simulator: for correctness, never timing */
+} mt_backend_kind;
+mt_backend_kind mt_backend_get_kind(const mt_backend *b);
+const char *mt_backend_kind_name(mt_backend_kind k); /* "reference", "cpu", "gpu", "simulated" */
+/* Whether this process can run b (a cuda build on a machine without a GPU cannot); when not,
+ * reason (if given) says why. */
+bool mt_backend_available(const mt_backend *b, char *reason, size_t len);
+/* Waits until b has finished the work queued so far and reports any error it hit (a device
+ * backend runs kernels asynchronously); MT_OK at once for host backends. */
+mt_status mt_backend_synchronize(const mt_backend *b);
 
 /* ------------------------------------------------------------------ contexts */
 /* A context is an arena. It owns tensor headers, storage and autodiff records. Constructors make

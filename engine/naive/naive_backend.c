@@ -4,6 +4,7 @@
 const mt_backend mt_naive_backend = {
     .name = "naive",
     .description = "reference loops over output ordinals, double accumulators",
+    .kind = MT_BACKEND_REFERENCE,
     .kernels =
         {
             [MT_OP_NEG] = mt_naive_map,

@@ -4,6 +4,7 @@
 const mt_backend mt_openmp_backend = {
     .name = "openmp",
     .description = "multi-threaded CPU kernels (OpenMP), vectorised, bit-identical for any thread count",
+    .kind = MT_BACKEND_CPU,
     .kernels =
         {
             [MT_OP_NEG] = mt_omp_map,

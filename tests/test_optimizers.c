@@ -3,6 +3,8 @@
  * errors, and a state context that does not grow with the number of steps. */
 #include "check.h"
 
+#include <stdio.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -229,6 +231,11 @@ static void test_errors(void) {
 int main(void) {
     for (int i = 0; i < mt_backend_count(); i++) {
         const mt_backend *b = mt_backend_at(i);
+        char why[300];
+        if (!mt_backend_available(b, why, sizeof why)) {
+            printf("test_optimizers: %s not run here: %s\n", mt_backend_name(b), why);
+            continue;
+        }
         test_update_rules(b);
         test_state_flat(b, MT_OPTIM_SGD);
         test_state_flat(b, MT_OPTIM_ADAM);

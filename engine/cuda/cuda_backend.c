@@ -44,6 +44,13 @@ FAMILY(along_dim)
 FAMILY(dropout)
 
 static void *storage_alloc(mt_ctx *ctx, size_t bytes) {
+    /* say why plainly on a machine without a GPU, rather than through a failed cudaMalloc */
+    static int usable = -1; /* -1 not asked yet; the answer does not change within a process */
+    static char why[300];
+    if (usable < 0) usable = MT_CUDA_FN(available)(why, sizeof why);
+    if (!usable)
+        return mt_fail_null(MT_ERR_BACKEND, "backend %s cannot run here: %s", MT_CUDA_BACKEND.name,
+                            why);
     void **state = mt_ctx_backend_state(ctx, &MT_CUDA_BACKEND);
     if (!state) return mt_fail_null(MT_ERR_STATE, "%s: too many backends in one context",
                                     MT_CUDA_BACKEND.name);

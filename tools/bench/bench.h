@@ -47,10 +47,10 @@ typedef struct bench_impl {
     const mt_backend *backend; /* IMPL_BACKEND */
     char name[48];             /* column title */
     bool is_naive;
-    /* A backend whose name ends in "-sim" runs device code on a CPU simulator: it is checked but
-     * never shown as a speed figure. */
+    /* A simulated backend (MT_BACKEND_SIMULATED) runs device code on a CPU simulator: it is
+     * checked but never shown as a speed figure. */
     bool simulated;
-    /* A real CUDA backend ("cuda..." without "-sim"): the report adds CPU-vs-CUDA ratios. */
+    /* A GPU backend (MT_BACKEND_GPU): the report adds CPU-vs-CUDA ratios. */
     bool cuda;
     /* Malloc settings for IMPL_TORCH (NULL: the default glibc allocator). */
     const char *torch_env;

@@ -52,8 +52,8 @@ static void add_backend(bench_run *run, const mt_backend *b) {
     im->backend = b;
     snprintf(im->name, sizeof im->name, "%s", mt_backend_name(b));
     im->is_naive = b == mt_backend_naive();
-    im->simulated = ends_with(im->name, "-sim");
-    im->cuda = strncmp(im->name, "cuda", 4) == 0 && !im->simulated;
+    im->simulated = mt_backend_get_kind(b) == MT_BACKEND_SIMULATED;
+    im->cuda = mt_backend_get_kind(b) == MT_BACKEND_GPU;
 }
 
 static void add_baseline(bench_run *run, bench_impl_kind kind, const char *name, const char *env) {
@@ -97,7 +97,19 @@ int bench_select_impls(bench_run *run) {
     for (int i = 0; i < mt_backend_count() && run->nimpls < BENCH_MAX_IMPLS - 3; i++) {
         const mt_backend *b = mt_backend_at(i);
         if (b == mt_backend_naive()) continue;
-        if (!o->backends || list_has(o->backends, mt_backend_name(b))) add_backend(run, b);
+        char why[300];
+        bool named = o->backends && list_has(o->backends, mt_backend_name(b));
+        if (!mt_backend_available(b, why, sizeof why)) {
+            if (named) {
+                fprintf(stderr, "bench: --backends: %s is built but cannot run here: %s\n",
+                        mt_backend_name(b), why);
+                return -1;
+            }
+            continue;
+        }
+        /* a simulator's times say nothing about the kernels' speed: only when named */
+        if (named || (!o->backends && mt_backend_get_kind(b) != MT_BACKEND_SIMULATED))
+            add_backend(run, b);
     }
 
     const char *want = o->baselines;
@@ -253,8 +265,13 @@ static void body(gb_state *st, void *user) {
      * iteration's device time measured by CUDA events (gb_set_iteration_time), and register an
      * end-to-end variant whose run() includes the uploads and downloads, as its own column. */
     char err[256];
+    const mt_backend *device = run->impls[s->i].cuda ? run->impls[s->i].backend : NULL;
     while (gb_keep_running(st)) {
-        if (run->sweep->run(s->inst, err, sizeof err) != 0) {
+        /* until the GPU columns time with events, a device run ends only when the device has
+         * finished it (kernels are asynchronous) */
+        if (run->sweep->run(s->inst, err, sizeof err) != 0 ||
+            (device && mt_backend_synchronize(device) != MT_OK &&
+             snprintf(err, sizeof err, "%s", mt_last_error()) >= 0)) {
             snprintf(cell->error, sizeof cell->error, "%s", err);
             gb_skip_with_error(st, cell->error);
             break;

@@ -221,6 +221,14 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
+    for (int i = 0; i < nbackend_names; i++) {
+        char why[300];
+        if (!mt_backend_available(backends[i], why, sizeof why)) {
+            fprintf(stderr, "verify: backend %s is built but cannot run here: %s\n",
+                    backend_names[i], why);
+            return 2;
+        }
+    }
     for (int i = 0; i < nop_names; i++)
         if (!vf_op_known(op_names[i])) {
             if (mt_op_from_name(op_names[i]) != MT_OP_COUNT)

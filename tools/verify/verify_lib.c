@@ -257,9 +257,22 @@ int vf_run(const vf_config *cfg, vf_summary *summary) {
     const mt_backend *all[64];
     const mt_backend *const *bs = cfg->backends;
     int nb = cfg->nbackends;
+    /* Every backend by default, except those this process cannot run (a cuda build on a
+     * machine without a GPU): they are listed as not run, never counted as passing. */
+    static char unavailable[8][400];
+    int nunavailable = 0;
     if (!bs) {
-        nb = mt_backend_count() < 64 ? mt_backend_count() : 64;
-        for (int i = 0; i < nb; i++) all[i] = mt_backend_at(i);
+        nb = 0;
+        for (int i = 0; i < mt_backend_count() && nb < 64; i++) {
+            const mt_backend *b = mt_backend_at(i);
+            char why[300];
+            if (mt_backend_available(b, why, sizeof why)) {
+                all[nb++] = b;
+            } else if (nunavailable < 8) {
+                snprintf(unavailable[nunavailable++], sizeof unavailable[0], "%s: %s",
+                         mt_backend_name(b), why);
+            }
+        }
         bs = all;
     }
     const vf_op *ops[MT_OP_COUNT];
@@ -308,6 +321,8 @@ int vf_run(const vf_config *cfg, vf_summary *summary) {
 
     print_table(&s, cells, nops, bs, nb);
     for (int i = 0; i < cfg->nnot_built; i++) vf_emit(&s, "not built: %s\n", cfg->not_built[i]);
+    for (int i = 0; i < nunavailable; i++)
+        vf_emit(&s, "NOT RUN (built, but this machine cannot run it): %s\n", unavailable[i]);
     vf_print_unverified_ops(out);
     bool passed = s.golden_problems == 0 && s.sum.failed_cells == 0;
     if (passed)

@@ -79,11 +79,15 @@ void *MT_CUDA_FN(pool_alloc)(void **state, size_t bytes) {
     return out;
 }
 
+/* Reset and free return nothing, so a failed cudaFree is recorded for mt_last_error() only. */
 static void free_blocks(pool *p) {
     pool_block *b = p->blocks;
     while (b) {
         pool_block *next = b->next;
-        cudaFree(b->base);
+        cudaError_t e = cudaFree(b->base);
+        if (e != cudaSuccess)
+            mt_fail(MT_ERR_BACKEND, "%s:%d: %s: cudaFree failed: %s", __FILE__, __LINE__,
+                    MT_CUDA_BUILD, cudaGetErrorString(e));
         free(b);
         b = next;
     }

@@ -36,6 +36,10 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
+/* A plain `__shared__ T x[N];` works too: blocks run one after another on a host thread, so a
+ * thread-local static is one array per running block, as on a GPU. It is neither bounds-checked
+ * nor NaN-filled, so engine kernels declare shared memory with MT_SHARED, which is both. */
+#define __shared__ static thread_local
 #define __restrict__ __restrict
 
 struct uint3 {

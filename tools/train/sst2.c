@@ -25,6 +25,14 @@ static char *next_line(char **p, char *end) {
     return line;
 }
 
+/* The message is formatted before the buffer it may quote is freed. */
+#define FAIL(...)                                                                               \
+    do {                                                                                        \
+        tr_err(err, errlen, __VA_ARGS__);                                                       \
+        sst2_free(out);                                                                         \
+        return false;                                                                           \
+    } while (0)
+
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f'; }
 
 bool sst2_parse(const char *name, char *buf, size_t len, sst2_set *out, char *err,
@@ -35,8 +43,7 @@ bool sst2_parse(const char *name, char *buf, size_t len, sst2_set *out, char *er
     if (len >= 3 && (uint8_t)buf[0] == 0xEF && (uint8_t)buf[1] == 0xBB && (uint8_t)buf[2] == 0xBF)
         p += 3; /* a UTF-8 byte-order mark some editors add */
     if (p >= end) {
-        sst2_free(out);
-        return tr_err(err, errlen, "%s: empty file (expected a header row)", name);
+        FAIL("%s: empty file (expected a header row)", name);
     }
 
     /* header: find which column is which */
@@ -53,11 +60,9 @@ bool sst2_parse(const char *name, char *buf, size_t len, sst2_set *out, char *er
     }
     ncols++;
     if (label_col < 0 || text_col < 0) {
-        sst2_free(out);
-        return tr_err(err, errlen,
-                      "%s: the header row needs a \"label\" column and a \"sentence\" (or "
-                      "\"content\") column, tab-separated",
-                      name);
+        FAIL("%s: the header row needs a \"label\" column and a \"sentence\" (or \"content\") "
+             "column, tab-separated",
+             name);
     }
 
     /* one row per line; count lines and tokens first so two allocations suffice */
@@ -71,8 +76,7 @@ bool sst2_parse(const char *name, char *buf, size_t len, sst2_set *out, char *er
     out->items = malloc(lines * sizeof *out->items);
     out->token_pool = malloc(tokens_upper * sizeof *out->token_pool);
     if (!out->items || !out->token_pool) {
-        sst2_free(out);
-        return tr_err(err, errlen, "%s: out of memory", name);
+        FAIL("%s: out of memory", name);
     }
     size_t used_tokens = 0;
     for (int lineno = 2; p < end; lineno++) {
@@ -88,14 +92,11 @@ bool sst2_parse(const char *name, char *buf, size_t len, sst2_set *out, char *er
             f = tab + 1;
         }
         if (nc != ncols) {
-            sst2_free(out);
-            return tr_err(err, errlen, "%s:%d: %d tab-separated columns, the header has %d", name,
-                          lineno, nc, ncols);
+            FAIL("%s:%d: %d tab-separated columns, the header has %d", name, lineno, nc, ncols);
         }
         const char *lab = cols[label_col];
         if (!((lab[0] == '0' || lab[0] == '1') && lab[1] == 0)) {
-            sst2_free(out);
-            return tr_err(err, errlen, "%s:%d: label \"%.20s\" is not 0 or 1", name, lineno, lab);
+            FAIL("%s:%d: label \"%.20s\" is not 0 or 1", name, lineno, lab);
         }
         sst2_example *ex = &out->items[out->n++];
         ex->label = lab[0] - '0';
@@ -115,8 +116,7 @@ bool sst2_parse(const char *name, char *buf, size_t len, sst2_set *out, char *er
         if (ex->ntokens > out->max_tokens) out->max_tokens = ex->ntokens;
     }
     if (out->n == 0) {
-        sst2_free(out);
-        return tr_err(err, errlen, "%s: no rows after the header", name);
+        FAIL("%s: no rows after the header", name);
     }
     return true;
 }

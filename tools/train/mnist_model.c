@@ -41,7 +41,10 @@ mt_status mnist_model_init(mnist_model *m, mt_ctx *ctx, int h, int w, bool minit
     return MT_OK;
 }
 
-void mnist_model_free(mnist_model *m) { mt_params_free(&m->params); }
+void mnist_model_free(mnist_model *m) {
+    mt_params_free(&m->params);
+    tr_buf_free(&m->host);
+}
 
 mt_tensor *mnist_model_forward(mt_ctx *ctx, const mnist_model *m, mt_tensor *x, bool training) {
     if (!x) return NULL;
@@ -66,17 +69,17 @@ void argmax_rows(const float *x, int rows, int cols, int *pred) {
     }
 }
 
-mt_status mnist_train_step(const mnist_model *m, mt_optim *opt, mt_ctx *scratch,
+mt_status mnist_train_step(mnist_model *m, mt_optim *opt, mt_ctx *scratch,
                            const float *images, const uint8_t *labels, int batch, float *loss,
                            int *correct) {
     mt_ctx_reset(scratch);
-    mt_status s = mt_params_zero_grad((mt_params *)&m->params);
+    mt_status s = mt_params_zero_grad(&m->params);
     if (s != MT_OK) return s;
-    /* host buffers from the scratch arena: no malloc per step, gone at the next reset */
-    float *onehot = mt_ctx_alloc(scratch, (size_t)batch * MNIST_CLASSES * sizeof *onehot);
-    float *logp = mt_ctx_alloc(scratch, (size_t)batch * MNIST_CLASSES * sizeof *logp);
-    int *pred = mt_ctx_alloc(scratch, (size_t)batch * sizeof *pred);
-    if (!onehot || !logp || !pred) return MT_ERR_OOM;
+    size_t nf = (size_t)batch * MNIST_CLASSES;
+    float *onehot = tr_buf_get(&m->host, 2 * nf * sizeof(float) + (size_t)batch * sizeof(int));
+    if (!onehot) return MT_ERR_OOM;
+    float *logp = onehot + nf;
+    int *pred = (int *)(logp + nf);
     memset(onehot, 0, (size_t)batch * MNIST_CLASSES * sizeof *onehot);
     for (int i = 0; i < batch; i++) onehot[i * MNIST_CLASSES + labels[i]] = 1.0f;
     mt_tensor *x = mt_from_array(scratch, MT_SHAPE(batch, 1, m->h, m->w), images); /* (B,1,h,w) */
@@ -94,10 +97,11 @@ mt_status mnist_train_step(const mnist_model *m, mt_optim *opt, mt_ctx *scratch,
     return MT_OK;
 }
 
-int64_t mnist_evaluate(const mnist_model *m, mt_ctx *scratch, const float *images,
+int64_t mnist_evaluate(mnist_model *m, mt_ctx *scratch, const float *images,
                        const uint8_t *labels, int64_t n, int chunk) {
-    float *logp = malloc((size_t)chunk * MNIST_CLASSES * sizeof *logp);
-    int *pred = malloc((size_t)chunk * sizeof *pred);
+    size_t nf = (size_t)chunk * MNIST_CLASSES;
+    float *logp = tr_buf_get(&m->host, nf * sizeof(float) + (size_t)chunk * sizeof(int));
+    int *pred = logp ? (int *)(logp + nf) : NULL;
     int64_t correct = 0;
     bool was = mt_set_grad_enabled(false);
     for (int64_t at = 0; at < n && correct >= 0 && logp && pred; at += chunk) {
@@ -115,8 +119,6 @@ int64_t mnist_evaluate(const mnist_model *m, mt_ctx *scratch, const float *image
     }
     mt_set_grad_enabled(was);
     mt_ctx_reset(scratch);
-    if (!logp || !pred) correct = -1;
-    free(logp);
-    free(pred);
+    if (!logp) correct = -1;
     return correct;
 }

@@ -7,6 +7,7 @@
 #define MT_TRAIN_MNIST_MODEL_H
 
 #include "minitorch.h"
+#include "util.h"
 
 #define MNIST_CLASSES 10
 
@@ -15,6 +16,7 @@ typedef struct mnist_model {
     mt_linear fc1, fc2;
     mt_params params;
     int h, w;
+    tr_buf host; /* per-batch host arrays: targets, log-probabilities, predictions */
 } mnist_model;
 
 /* Makes the parameters in ctx for h x w images. minitorch_init: MiniTorch's RParam,
@@ -31,13 +33,13 @@ mt_tensor *mnist_model_forward(mt_ctx *ctx, const mnist_model *m, mt_tensor *x, 
  * NLL against the one-hot labels, backward, optimizer step. images (B,h,w) and labels (B,) are
  * host arrays, copied into scratch. Writes the batch's mean loss and its count of correct argmax
  * predictions (made before the step). */
-mt_status mnist_train_step(const mnist_model *m, mt_optim *opt, mt_ctx *scratch,
+mt_status mnist_train_step(mnist_model *m, mt_optim *opt, mt_ctx *scratch,
                            const float *images, const uint8_t *labels, int batch, float *loss,
                            int *correct);
 
 /* Count of correct predictions over n images (n,h,w) floats in eval mode (no dropout, no
  * history), in chunks of `chunk`; scratch is reset between chunks. Returns -1 on error. */
-int64_t mnist_evaluate(const mnist_model *m, mt_ctx *scratch, const float *images,
+int64_t mnist_evaluate(mnist_model *m, mt_ctx *scratch, const float *images,
                        const uint8_t *labels, int64_t n, int chunk);
 
 /* Row-wise argmax of a (B,C) host array into pred (B,). */

@@ -37,7 +37,10 @@ mt_status sentiment_model_init(sentiment_model *m, mt_ctx *ctx, int dims, int fi
     return MT_OK;
 }
 
-void sentiment_model_free(sentiment_model *m) { mt_params_free(&m->params); }
+void sentiment_model_free(sentiment_model *m) {
+    mt_params_free(&m->params);
+    tr_buf_free(&m->host);
+}
 
 mt_tensor *sentiment_model_forward(mt_ctx *ctx, const sentiment_model *m, mt_tensor *x,
                                    bool training) {
@@ -108,17 +111,17 @@ static int batch_len(const sst2_set *set, const int *idx, int b) {
     return len;
 }
 
-mt_status sentiment_train_step(const sentiment_model *m, mt_optim *opt, mt_ctx *scratch,
+mt_status sentiment_train_step(sentiment_model *m, mt_optim *opt, mt_ctx *scratch,
                                const sst2_set *set, const sst2_vectors *v, const int *idx, int b,
                                int len, float *loss, int *correct) {
     mt_ctx_reset(scratch);
-    mt_status s = mt_params_zero_grad((mt_params *)&m->params);
+    mt_status s = mt_params_zero_grad(&m->params);
     if (s != MT_OK) return s;
     if (len <= 0) len = batch_len(set, idx, b);
-    float *xh = mt_ctx_alloc(scratch, (size_t)b * v->dims * len * sizeof *xh);
-    float *yh = mt_ctx_alloc(scratch, (size_t)b * sizeof *yh);
-    float *ph = mt_ctx_alloc(scratch, (size_t)b * sizeof *ph);
-    if (!xh || !yh || !ph) return MT_ERR_OOM;
+    size_t nx = (size_t)b * v->dims * len;
+    float *xh = tr_buf_get(&m->host, (nx + 2 * (size_t)b) * sizeof(float));
+    if (!xh) return MT_ERR_OOM;
+    float *yh = xh + nx, *ph = yh + b;
     sst2_pack(set, v, idx, b, len, xh, yh);
     mt_tensor *x = mt_from_array(scratch, MT_SHAPE(b, v->dims, len), xh); /* (B,D,L) */
     mt_tensor *y = mt_from_array(scratch, MT_SHAPE(b), yh);               /* (B,) */
@@ -134,7 +137,7 @@ mt_status sentiment_train_step(const sentiment_model *m, mt_optim *opt, mt_ctx *
     return MT_OK;
 }
 
-int64_t sentiment_evaluate(const sentiment_model *m, mt_ctx *scratch, const sst2_set *set,
+int64_t sentiment_evaluate(sentiment_model *m, mt_ctx *scratch, const sst2_set *set,
                            const sst2_vectors *v, int n, int len, int chunk) {
     int *idx = malloc((size_t)chunk * sizeof *idx);
     if (!idx) return -1;
@@ -145,13 +148,13 @@ int64_t sentiment_evaluate(const sentiment_model *m, mt_ctx *scratch, const sst2
         for (int i = 0; i < b; i++) idx[i] = at + i;
         int l = len > 0 ? len : batch_len(set, idx, b);
         mt_ctx_reset(scratch);
-        float *xh = mt_ctx_alloc(scratch, (size_t)b * v->dims * l * sizeof *xh);
-        float *yh = mt_ctx_alloc(scratch, (size_t)b * sizeof *yh);
-        float *ph = mt_ctx_alloc(scratch, (size_t)b * sizeof *ph);
-        if (!xh || !yh || !ph) {
+        size_t nx = (size_t)b * v->dims * l;
+        float *xh = tr_buf_get(&m->host, (nx + 2 * (size_t)b) * sizeof(float));
+        if (!xh) {
             correct = -1;
             break;
         }
+        float *yh = xh + nx, *ph = yh + b;
         sst2_pack(set, v, idx, b, l, xh, yh);
         mt_tensor *x = mt_from_array(scratch, MT_SHAPE(b, v->dims, l), xh); /* (b,D,L) */
         mt_tensor *p = sentiment_model_forward(scratch, m, x, false);       /* (b,) */

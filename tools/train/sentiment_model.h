@@ -9,6 +9,7 @@
 #include "glove.h"
 #include "minitorch.h"
 #include "sst2.h"
+#include "util.h"
 
 typedef struct sentiment_model {
     mt_conv_layer conv[3];
@@ -16,6 +17,7 @@ typedef struct sentiment_model {
     mt_params params;
     int dims, filters;
     float dropout;
+    tr_buf host; /* per-batch host arrays: inputs, labels, probabilities */
 } sentiment_model;
 
 mt_status sentiment_model_init(sentiment_model *m, mt_ctx *ctx, int dims, int filters,
@@ -43,11 +45,11 @@ void sst2_pack(const sst2_set *set, const sst2_vectors *v, const int *idx, int b
 
 /* One training step on examples idx[0..b): pads to `len` (0: the batch's longest sentence).
  * Writes the mean loss and the count of correct predictions (p > 0.5). */
-mt_status sentiment_train_step(const sentiment_model *m, mt_optim *opt, mt_ctx *scratch,
+mt_status sentiment_train_step(sentiment_model *m, mt_optim *opt, mt_ctx *scratch,
                                const sst2_set *set, const sst2_vectors *v, const int *idx, int b,
                                int len, float *loss, int *correct);
 /* Correct predictions over the first n examples of set in eval mode, in chunks; -1 on error. */
-int64_t sentiment_evaluate(const sentiment_model *m, mt_ctx *scratch, const sst2_set *set,
+int64_t sentiment_evaluate(sentiment_model *m, mt_ctx *scratch, const sst2_set *set,
                            const sst2_vectors *v, int n, int len, int chunk);
 
 #endif

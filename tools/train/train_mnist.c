@@ -144,6 +144,7 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
             hits += correct;
             seen += b;
             batches++;
+            report_progress(&rep, epoch, start + b, ntrain, tr_now() - t0 - eval_secs);
             if (preset && bnum % 5 == 0) {
                 double te = tr_now();
                 int64_t vc = mnist_evaluate(&model, sess.scratch, xval, yval, nval, (int)nval);
@@ -179,8 +180,10 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
         report_csv(&rep, "%d,%d,%.6f,%.6f,%lld,%lld,%.6f,%.3f,%.1f,%.3f", epoch, batches,
                    mean_loss, tacc, (long long)vc, (long long)nval, vacc, train_secs,
                    (double)seen / train_secs, eval_secs);
+        report_epoch(&rep, mean_loss, vacc);
     }
-    report_log(&rep, "# wrote %s/log.txt and %s/curves.csv", rep.dir, rep.dir);
+    if (!report_chart(&rep, o->task, err, errlen)) goto done;
+    report_log(&rep, "# wrote log.txt, curves.csv and chart.svg in %s", rep.dir);
     ok = true;
 done:
     report_close(&rep);

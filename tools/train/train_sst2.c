@@ -133,6 +133,7 @@ bool train_sst2(const train_opts *o, char *err, size_t errlen) {
             hits += correct;
             seen += b;
             batches++;
+            report_progress(&rep, epoch, start + b, ntrain, tr_now() - t0);
         }
         double secs = tr_now() - t0;
         int64_t vc = sentiment_evaluate(&model, sess.scratch, &dev, &vdev, ndev, pad, 100);
@@ -156,8 +157,10 @@ bool train_sst2(const train_opts *o, char *err, size_t errlen) {
         report_csv(&rep, "%d,%d,%.6f,%.6f,%.6f,%lld,%d,%.6f,%.6f,%.3f,%.1f", epoch, batches,
                    loss_sum, loss_sum / batches, tacc, (long long)vc, ndev, vacc, best, secs,
                    (double)seen / secs);
+        report_epoch(&rep, loss_sum / batches, vacc);
     }
-    report_log(&rep, "# wrote %s/log.txt and %s/curves.csv", rep.dir, rep.dir);
+    if (!report_chart(&rep, "sst2", err, errlen)) goto done;
+    report_log(&rep, "# wrote log.txt, curves.csv and chart.svg in %s", rep.dir);
     ok = true;
 done:
     report_close(&rep);

@@ -40,6 +40,22 @@ bool tr_path(char *out, size_t n, const char *dir, const char *name) {
     return w >= 0 && (size_t)w < n;
 }
 
+void *tr_buf_get(tr_buf *b, size_t bytes) {
+    if (bytes > b->cap) {
+        void *bigger = realloc(b->p, bytes);
+        if (!bigger) return NULL;
+        b->p = bigger;
+        b->cap = bytes;
+    }
+    return b->p;
+}
+
+void tr_buf_free(tr_buf *b) {
+    free(b->p);
+    b->p = NULL;
+    b->cap = 0;
+}
+
 double tr_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -26,6 +26,16 @@ bool tr_file_exists(const char *path);
 /* out = dir/name; false when it does not fit in n bytes. */
 bool tr_path(char *out, size_t n, const char *dir, const char *name);
 
+/* A host buffer reused across steps (grows, never shrinks). The trainers keep their per-batch
+ * host arrays here rather than in a context's arena, whose memory may one day sit on a device. */
+typedef struct tr_buf {
+    void *p;
+    size_t cap;
+} tr_buf;
+/* At least `bytes` bytes (contents not kept), or NULL when out of memory. */
+void *tr_buf_get(tr_buf *b, size_t bytes);
+void tr_buf_free(tr_buf *b);
+
 /* Seconds on a monotonic clock. */
 double tr_now(void);
 

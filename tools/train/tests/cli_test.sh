@@ -47,6 +47,21 @@ for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte 
   printf '\x00\x00\x08\x03\x00\x00\x00\x02' >"$tmp/idx/$f"
 done
 expect 1 "train-images-idx3-ubyte: truncated" -- mnist --data "$tmp/idx"
+# a 2-epoch mnist run on 64 blank 28x28 images (all label 0: files, not learning, are checked
+# here) writes its log, 2 CSV rows and a chart
+mkdir -p "$tmp/blank"
+for set in train t10k; do
+  { printf '\x00\x00\x08\x03\x00\x00\x00\x40\x00\x00\x00\x1c\x00\x00\x00\x1c'
+    head -c $((64 * 28 * 28)) /dev/zero; } >"$tmp/blank/$set-images-idx3-ubyte"
+  { printf '\x00\x00\x08\x01\x00\x00\x00\x40'; head -c 64 /dev/zero; } \
+    >"$tmp/blank/$set-labels-idx1-ubyte"
+done
+expect 0 "/64 (" -- mnist --epochs 2 --data "$tmp/blank" --out "$tmp/mn" --backend naive
+if [ "$(wc -l <"$tmp/mn/curves.csv")" -ne 3 ] || ! grep -q "<polyline" "$tmp/mn/chart.svg" ||
+  [ "$(grep -c '^Epoch' "$tmp/mn/log.txt")" -ne 2 ]; then
+  echo "FAIL: mnist run: want 2 log lines, 2 CSV rows and a chart in $tmp/mn"
+  fails=$((fails + 1))
+fi
 # a short toy run: learns the simple set and writes its files
 expect 0 "Epoch 200 loss" -- toy --dataset simple --epochs 200 --backend naive --out "$tmp/out"
 if [ ! -s "$tmp/out/log.txt" ] || [ "$(wc -l <"$tmp/out/curves.csv")" -ne 21 ]; then

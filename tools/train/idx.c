@@ -32,8 +32,9 @@ bool idx_parse(const char *name, uint8_t *buf, size_t len, int want_ndim, idx_ar
     }
     int ndim = buf[3];
     if (ndim < 1 || ndim > 4 || (want_ndim && ndim != want_ndim)) {
-        tr_err(err, errlen, "%s: IDX header says %d dims, expected %d", name, ndim,
-               want_ndim ? want_ndim : 1);
+        if (want_ndim) tr_err(err, errlen, "%s: IDX header says %d dims, expected %d", name, ndim,
+                              want_ndim);
+        else tr_err(err, errlen, "%s: IDX header says %d dims, expected 1 to 4", name, ndim);
         goto done;
     }
     size_t header = 4 + 4 * (size_t)ndim;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +52,15 @@ static void usage(FILE *f) {
             "data: data/fetch.sh mnist|fashion-mnist|glove|sst2|all (into data/cache/, git-ignored)\n");
 }
 
-static int bad(const char *fmt, const char *a, const char *b) {
+/* A bad command line: the message, a pointer to --help, and exit status 2. */
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "train: ");
-    fprintf(stderr, fmt, a, b);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n  see ./train --help\n");
+    va_end(ap);
     return 2;
 }
 
@@ -82,8 +88,7 @@ int main(int argc, char **argv) {
     bool image = !strcmp(o.task, "mnist") || !strcmp(o.task, "fashion-mnist");
     bool toy = !strcmp(o.task, "toy"), sst2 = !strcmp(o.task, "sst2");
     if (!image && !toy && !sst2)
-        return bad("unknown task \"%s\"%s (expected mnist, fashion-mnist, sst2 or toy)", o.task,
-                   "");
+        return bad("unknown task \"%s\" (expected mnist, fashion-mnist, sst2 or toy)", o.task);
     /* the fast backend when this build has it */
     o.backend = mt_backend_by_name("openmp") ? "openmp" : "naive";
     mt_clear_error();
@@ -102,69 +107,67 @@ int main(int argc, char **argv) {
             usage(stdout);
             return 0;
         }
-        if (strncmp(arg, "--", 2) != 0) return bad("unexpected argument \"%s\"%s", arg, "");
+        if (strncmp(arg, "--", 2) != 0) return bad("unexpected argument \"%s\"", arg);
         char name[64];
         const char *val = NULL, *eq = strchr(arg, '=');
         size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
-        if (nlen >= sizeof name) return bad("unknown flag \"%s\"%s", arg, "");
+        if (nlen >= sizeof name) return bad("unknown flag \"%s\"", arg);
         memcpy(name, arg, nlen);
         name[nlen] = 0;
         if (eq) val = eq + 1;
         else if (i + 1 < argc) val = argv[++i];
-        if (!val) return bad("%s needs a value%s", name, "");
+        if (!val) return bad("%s needs a value", name);
         int64_t v;
         if (!strcmp(name, "--backend")) {
             o.backend = val;
         } else if (!strcmp(name, "--epochs")) {
             if (!parse_i64(val, 1, 1000000, &v))
-                return bad("--epochs \"%s\": expected a whole number from 1 to 1000000%s", val,
-                           "");
+                return bad("--epochs \"%s\": expected a whole number from 1 to 1000000", val);
             o.epochs = (int)v;
         } else if (!strcmp(name, "--batch")) {
             if (!parse_i64(val, 1, 65536, &v))
-                return bad("--batch \"%s\": expected a whole number from 1 to 65536%s", val, "");
+                return bad("--batch \"%s\": expected a whole number from 1 to 65536", val);
             o.batch = (int)v;
         } else if (!strcmp(name, "--threads")) {
             if (!parse_i64(val, 1, 4096, &v))
-                return bad("--threads \"%s\": expected a whole number from 1 to 4096%s", val, "");
+                return bad("--threads \"%s\": expected a whole number from 1 to 4096", val);
             o.threads = (int)v;
         } else if (!strcmp(name, "--limit")) {
             if (!parse_i64(val, 1, INT32_MAX, &v))
-                return bad("--limit \"%s\": expected a positive whole number%s", val, "");
+                return bad("--limit \"%s\": expected a positive whole number", val);
             o.limit = v;
         } else if (!strcmp(name, "--seed")) {
             char *end;
             errno = 0;
             unsigned long long s = strtoull(val, &end, 10);
             if (errno || *end || !*val || val[0] == '-')
-                return bad("--seed \"%s\": expected a whole number >= 0%s", val, "");
+                return bad("--seed \"%s\": expected a whole number >= 0", val);
             o.seed = s;
         } else if (!strcmp(name, "--lr")) {
             char *end;
             errno = 0;
             double lr = strtod(val, &end);
             if (errno || *end || !*val || !(lr > 0) || !isfinite(lr))
-                return bad("--lr \"%s\": expected a positive number%s", val, "");
+                return bad("--lr \"%s\": expected a positive number", val);
             o.lr = (float)lr;
         } else if (!strcmp(name, "--optimizer")) {
             if (strcmp(val, "sgd") && strcmp(val, "adam"))
-                return bad("--optimizer \"%s\": expected sgd or adam%s", val, "");
+                return bad("--optimizer \"%s\": expected sgd or adam", val);
             o.optimizer = val;
         } else if (!strcmp(name, "--preset")) {
             if (strcmp(val, "minitorch"))
-                return bad("--preset \"%s\": the only preset is minitorch%s", val, "");
-            if (toy) return bad("--preset minitorch is for mnist, fashion-mnist and sst2%s%s", "",
-                                "");
+                return bad("--preset \"%s\": the only preset is minitorch", val);
+            if (toy) return bad("--preset minitorch is for mnist, fashion-mnist and sst2");
             o.preset_minitorch = true;
         } else if (!strcmp(name, "--dataset")) {
-            if (!toy) return bad("--dataset is for the toy task%s%s", "", "");
+            if (!toy) return bad("--dataset is for the toy task");
             o.dataset = val;
         } else if (!strcmp(name, "--data")) {
             o.data_dir = val;
         } else if (!strcmp(name, "--out")) {
             o.out_dir = val;
         } else {
-            return bad("unknown flag \"%s\"%s", name, "");
+            return bad("unknown flag \"%s\"", name);
         }
     }
     char err[TR_ERR_LEN] = "";

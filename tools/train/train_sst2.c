@@ -44,10 +44,9 @@ bool train_sst2(const train_opts *o, char *err, size_t errlen) {
     char dir[1024], path[1100], gpath[1100];
     if (!find_sst2(o, dir, sizeof dir))
         return tr_err(err, errlen,
-                      "SST-2 data not found (train.tsv and dev.tsv in %s%s)\n  check with: "
+                      "SST-2 data not found (train.tsv and dev.tsv in %s)\n  check with: "
                       "data/fetch.sh sst2 (it says where it looks)",
-                      o->data_dir ? o->data_dir : "$MT_SST2_DIR, data/sst2 or ../shared/data/sst2",
-                      "");
+                      o->data_dir ? o->data_dir : "$MT_SST2_DIR, data/sst2 or ../shared/data/sst2");
     snprintf(gpath, sizeof gpath, "%s/data/cache/glove100.bin", o->root);
     if (!tr_file_exists(gpath))
         return tr_err(err, errlen, "word vectors not found: no %s\n  fetch them with: "

@@ -1,0 +1,48 @@
+/* MiniTorch's MNIST network (project/run_mnist_multiclass.py):
+ *   conv 1->4 3x3 +bias, relu -> conv 4->8 3x3 +bias, relu (MiniTorch's same-size convolution,
+ *   28x28 stays 28x28) -> avgpool 4x4 -> (B,8,7,7) -> view (B,392) -> linear 392->64, relu
+ *   -> dropout 0.25 -> linear 64->10 -> logsoftmax; loss: mean NLL.
+ * Sized by its input: any HxW divisible by 4 works (the tests use 8x8 images). */
+#ifndef MT_TRAIN_MNIST_MODEL_H
+#define MT_TRAIN_MNIST_MODEL_H
+
+#include "minitorch.h"
+#include "util.h"
+
+#define MNIST_CLASSES 10
+
+typedef struct mnist_model {
+    mt_conv_layer conv1, conv2;
+    mt_linear fc1, fc2;
+    mt_params params;
+    int h, w;
+    tr_buf host; /* per-batch host arrays: targets, log-probabilities, predictions */
+} mnist_model;
+
+/* Makes the parameters in ctx for h x w images. minitorch_init: MiniTorch's RParam,
+ * 0.1 * (U[0,1) - 0.5) for every weight and bias; otherwise the engine's PyTorch default
+ * (uniform +-1/sqrt(fan_in)). Returns an engine status (message in mt_last_error()). */
+mt_status mnist_model_init(mnist_model *m, mt_ctx *ctx, int h, int w, bool minitorch_init,
+                           mt_rng *rng);
+void mnist_model_free(mnist_model *m);
+
+/* x (B,1,h,w) -> log-probabilities (B,10); dropout only when training. */
+mt_tensor *mnist_model_forward(mt_ctx *ctx, const mnist_model *m, mt_tensor *x, bool training);
+
+/* One training step on a batch: resets scratch, zeroes the gradients, forward (dropout on), mean
+ * NLL against the one-hot labels, backward, optimizer step. images (B,h,w) and labels (B,) are
+ * host arrays, copied into scratch. Writes the batch's mean loss and its count of correct argmax
+ * predictions (made before the step). */
+mt_status mnist_train_step(mnist_model *m, mt_optim *opt, mt_ctx *scratch,
+                           const float *images, const uint8_t *labels, int batch, float *loss,
+                           int *correct);
+
+/* Count of correct predictions over n images (n,h,w) floats in eval mode (no dropout, no
+ * history), in chunks of `chunk`; scratch is reset between chunks. Returns -1 on error. */
+int64_t mnist_evaluate(mnist_model *m, mt_ctx *scratch, const float *images,
+                       const uint8_t *labels, int64_t n, int chunk);
+
+/* Row-wise argmax of a (B,C) host array into pred (B,). */
+void argmax_rows(const float *x, int rows, int cols, int *pred);
+
+#endif

@@ -1,0 +1,239 @@
+/* Whole-model training on generated data (no downloads): MiniTorch's MNIST network on 28x28
+ * images of ten classes (a bright square whose place is the class, jittered, on noise), and its
+ * sentiment CNN on sentences whose label is carried by a few cue words among fillers, with a tiny
+ * GloVe cache built in memory. Each must make its loss fall and beat chance by a clear margin on
+ * held-out examples, with MiniTorch's settings (SGD, batch 16 / 10); a second run with the same
+ * seed must give the same losses bit for bit. */
+#include "check.h"
+#include "glove.h"
+#include "mnist_model.h"
+#include "sentiment_model.h"
+#include "sst2.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const mt_backend *fast_backend(void) {
+    const mt_backend *b = mt_backend_by_name("openmp");
+    mt_clear_error();
+    return b ? b : mt_backend_naive();
+}
+
+/* ------------------------------------------------------------------ images */
+#define H 28
+#define W 28
+
+/* n images (n,28,28) in [0,1] and labels (n,) */
+static void make_images(int n, mt_rng *rng, float *img, uint8_t *lab) {
+    for (int i = 0; i < n; i++) {
+        int c = (int)(mt_rng_next(rng) % 10);
+        lab[i] = (uint8_t)c;
+        float *p = img + (size_t)i * H * W;
+        for (int k = 0; k < H * W; k++) p[k] = (float)(0.3 * mt_rng_uniform(rng));
+        /* classes on a 5x2 grid of 6x6 squares, each moved by up to +-1 pixel */
+        int r0 = 2 + (c / 5) * 13 + (int)(mt_rng_next(rng) % 3) - 1;
+        int c0 = 1 + (c % 5) * 5 + (int)(mt_rng_next(rng) % 3) - 1;
+        for (int r = r0; r < r0 + 6; r++)
+            for (int q = c0; q < c0 + 6; q++)
+                if (r >= 0 && r < H && q >= 0 && q < W) p[r * W + q] = 1.0f;
+    }
+}
+
+typedef struct run_result {
+    float first_loss, last_loss; /* means over the first / last 20 steps */
+    double test_acc;
+    float losses[40]; /* the first 40 steps' losses */
+} run_result;
+
+static void train_images(uint64_t seed, int steps, run_result *res) {
+    enum { B = 16, NTEST = 500 };
+    mt_rng data_rng;
+    mt_rng_seed(&data_rng, 7);
+    float *xtrain = malloc((size_t)steps * B * H * W * sizeof(float));
+    uint8_t *ytrain = malloc((size_t)steps * B);
+    float *xtest = malloc((size_t)NTEST * H * W * sizeof(float));
+    uint8_t ytest[NTEST];
+    make_images(steps * B, &data_rng, xtrain, ytrain);
+    make_images(NTEST, &data_rng, xtest, ytest);
+
+    const mt_backend *be = fast_backend();
+    mt_ctx *params = mt_ctx_new(be), *state = mt_ctx_new(be), *scratch = mt_ctx_new(be);
+    mt_ctx_seed(scratch, seed + 1);
+    mt_rng rng;
+    mt_rng_seed(&rng, seed);
+    mnist_model m;
+    mt_optim opt;
+    CHECK_OK(mnist_model_init(&m, params, H, W, false, &rng));
+    CHECK_OK(mt_optim_sgd(&opt, state, &m.params, 0.01f, 0.0f, 0.0f));
+    double first = 0, last = 0;
+    int failures = 0;
+    for (int s = 0; s < steps; s++) {
+        float loss = NAN;
+        int correct;
+        failures += mnist_train_step(&m, &opt, scratch, xtrain + (size_t)s * B * H * W,
+                                     ytrain + (size_t)s * B, B, &loss, &correct) != MT_OK;
+        if (s < 40) res->losses[s] = loss;
+        if (s < 20) first += loss;
+        if (s >= steps - 20) last += loss;
+    }
+    CHECK(failures == 0, "images: every step ran (%s)", mt_last_error());
+    res->first_loss = (float)(first / 20);
+    res->last_loss = (float)(last / 20);
+    int64_t hits = mnist_evaluate(&m, scratch, xtest, ytest, NTEST, 128);
+    res->test_acc = (double)hits / NTEST;
+    mt_optim_free(&opt);
+    mnist_model_free(&m);
+    mt_ctx_free(scratch);
+    mt_ctx_free(state);
+    mt_ctx_free(params);
+    free(xtrain);
+    free(ytrain);
+    free(xtest);
+}
+
+static void test_mnist_network(void) {
+    const int steps = 1500;
+    run_result a, b;
+    double t0 = tr_now();
+    train_images(11, steps, &a);
+    double secs = tr_now() - t0;
+    printf("mnist network, %d steps of 16 on %s: loss %.4f -> %.4f, held-out accuracy %.1f%% "
+           "(%.2f s)\n",
+           steps, mt_backend_name(fast_backend()), (double)a.first_loss, (double)a.last_loss,
+           100 * a.test_acc, secs);
+    CHECK(a.last_loss < 0.5f * a.first_loss, "images: loss fell from %.4f to %.4f",
+          (double)a.first_loss, (double)a.last_loss);
+    CHECK(a.test_acc >= 0.8, "images: held-out accuracy %.1f%% >= 80%% (chance 10%%)",
+          100 * a.test_acc);
+    train_images(11, 40, &b);
+    CHECK(memcmp(a.losses, b.losses, 40 * sizeof(float)) == 0,
+          "images: same seed, same first 40 losses bit for bit");
+}
+
+/* ------------------------------------------------------------------ sentences */
+#define DIMS 20
+
+static const char *const POS[] = {"good", "great", "moving", "funny"};
+static const char *const NEG[] = {"bad", "dull", "awful", "boring"};
+static const char *const FILL[] = {"the", "movie", "film", "is", "a", "story", "of", "and",
+                                   "it", "plot", "actors", "with"};
+
+/* A TSV of n sentences: 4 to 10 words, one or two cue words of the label's class. */
+static char *make_tsv(int n, mt_rng *rng) {
+    size_t cap = (size_t)n * 128 + 32, at = 0;
+    char *t = malloc(cap);
+    at += (size_t)snprintf(t, cap, "sentence\tlabel\n");
+    for (int i = 0; i < n; i++) {
+        int label = (int)(mt_rng_next(rng) % 2), len = 4 + (int)(mt_rng_next(rng) % 7);
+        int cue1 = (int)(mt_rng_next(rng) % (uint64_t)len);
+        int cue2 = mt_rng_next(rng) % 2 ? (int)(mt_rng_next(rng) % (uint64_t)len) : -1;
+        for (int k = 0; k < len; k++) {
+            const char *w = k == cue1 || k == cue2 ? (label ? POS : NEG)[mt_rng_next(rng) % 4]
+                                                   : FILL[mt_rng_next(rng) % 12];
+            at += (size_t)snprintf(t + at, cap - at, "%s%s", k ? " " : "", w);
+        }
+        at += (size_t)snprintf(t + at, cap - at, "\t%d\n", label);
+    }
+    return t;
+}
+
+/* A cache holding the cue words and half the fillers (the rest take the unknown-word rule). */
+static uint8_t *make_glove(size_t *len, mt_rng *rng) {
+    const char *words[14];
+    int n = 0;
+    for (int i = 0; i < 4; i++) words[n++] = POS[i], words[n++] = NEG[i];
+    for (int i = 0; i < 6; i++) words[n++] = FILL[i];
+    size_t wbytes = 0;
+    for (int i = 0; i < n; i++) wbytes += 2 + strlen(words[i]);
+    wbytes = (wbytes + 3) / 4 * 4;
+    *len = 24 + wbytes + (size_t)n * DIMS * 4;
+    uint8_t *b = calloc(1, *len);
+    memcpy(b, "MTGLOVE", 8);
+    uint32_t hdr[4] = {GLOVE_VERSION, (uint32_t)n, DIMS, (uint32_t)wbytes};
+    memcpy(b + 8, hdr, sizeof hdr); /* little-endian host, as the test's CMake assumes */
+    uint8_t *p = b + 24;
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(words[i]);
+        p[0] = (uint8_t)l;
+        memcpy(p + 2, words[i], l);
+        p += 2 + l;
+    }
+    float *v = (float *)(b + 24 + wbytes);
+    for (int i = 0; i < n * DIMS; i++) v[i] = (float)(0.4 * mt_rng_normal(rng));
+    return b;
+}
+
+static void test_sentiment_network(void) {
+    enum { NTRAIN = 2000, NTEST = 400, B = 10, EPOCHS = 5 };
+    mt_rng data_rng;
+    mt_rng_seed(&data_rng, 5);
+    char err[TR_ERR_LEN] = "";
+    char *ttrain = make_tsv(NTRAIN, &data_rng), *ttest = make_tsv(NTEST, &data_rng);
+    size_t glen;
+    uint8_t *gbuf = make_glove(&glen, &data_rng);
+    sst2_set train, test;
+    glove g;
+    CHECK(sst2_parse("train", ttrain, strlen(ttrain), &train, err, sizeof err), "%s", err);
+    CHECK(sst2_parse("test", ttest, strlen(ttest), &test, err, sizeof err), "%s", err);
+    CHECK(glove_parse("glove", gbuf, glen, &g, err, sizeof err), "%s", err);
+    if (train.n != NTRAIN || test.n != NTEST || g.dims != DIMS) return;
+    sst2_vectors vtrain, vtest;
+    CHECK(sst2_embed(&train, 0, &g, &vtrain, err, sizeof err), "%s", err);
+    CHECK(sst2_embed(&test, 0, &g, &vtest, err, sizeof err), "%s", err);
+    CHECK(vtrain.unknown > 0 && vtrain.unknown < vtrain.tokens,
+          "some tokens (%lld of %lld) take the unknown-word rule", (long long)vtrain.unknown,
+          (long long)vtrain.tokens);
+
+    const mt_backend *be = fast_backend();
+    mt_ctx *params = mt_ctx_new(be), *state = mt_ctx_new(be), *scratch = mt_ctx_new(be);
+    mt_ctx_seed(scratch, 3);
+    mt_rng rng;
+    mt_rng_seed(&rng, 3);
+    sentiment_model m;
+    mt_optim opt;
+    CHECK_OK(sentiment_model_init(&m, params, DIMS, 100, false, &rng));
+    CHECK_OK(mt_optim_sgd(&opt, state, &m.params, 0.01f, 0.0f, 0.0f));
+    int64_t acc0 = sentiment_evaluate(&m, scratch, &test, &vtest, NTEST, 0, 100);
+    int idx[NTRAIN];
+    for (int i = 0; i < NTRAIN; i++) idx[i] = i;
+    double first = 0, last = 0;
+    int failures = 0, steps = NTRAIN / B;
+    double t0 = tr_now();
+    for (int e = 0; e < EPOCHS; e++) {
+        for (int s = 0; s < steps; s++) {
+            float loss = NAN;
+            int correct;
+            failures += sentiment_train_step(&m, &opt, scratch, &train, &vtrain, idx + s * B, B,
+                                             0, &loss, &correct) != MT_OK;
+            if (e == 0 && s < 20) first += loss;
+            if (e == EPOCHS - 1 && s >= steps - 20) last += loss;
+        }
+    }
+    CHECK(failures == 0, "sentences: every step ran (%s)", mt_last_error());
+    int64_t acc = sentiment_evaluate(&m, scratch, &test, &vtest, NTEST, 0, 100);
+    printf("sentiment CNN, %d steps of %d on %s: loss %.4f -> %.4f, held-out accuracy %.1f%% -> "
+           "%.1f%% (%.2f s)\n",
+           EPOCHS * steps, B, mt_backend_name(be), first / 20, last / 20, 100.0 * acc0 / NTEST,
+           100.0 * acc / NTEST, tr_now() - t0);
+    CHECK(last < 0.6 * first, "sentences: loss fell from %.4f to %.4f", first / 20, last / 20);
+    CHECK(acc >= NTEST * 85 / 100, "sentences: held-out accuracy %lld/%d >= 85%% (chance 50%%)",
+          (long long)acc, NTEST);
+    mt_optim_free(&opt);
+    sentiment_model_free(&m);
+    mt_ctx_free(scratch);
+    mt_ctx_free(state);
+    mt_ctx_free(params);
+    sst2_vectors_free(&vtrain);
+    sst2_vectors_free(&vtest);
+    glove_free(&g);
+    sst2_free(&train);
+    sst2_free(&test);
+}
+
+int main(void) {
+    test_mnist_network();
+    test_sentiment_network();
+    return check_summary("test_train_models");
+}

@@ -1,0 +1,200 @@
+/* ./train mnist | fashion-mnist: MiniTorch's network (mnist_model.h) on the IDX files.
+ *
+ * Default: every training image (or --limit N), shuffled each epoch, pixels scaled to [0,1],
+ * accuracy on the whole test set after each epoch; one log line per epoch.
+ * --preset minitorch: the course's run (project/run_mnist_multiclass.py): training images 0..4999
+ * in order, raw 0..255 pixels, RParam initialisation, batches whose start leaves <= BATCH images
+ * skipped (312 batches), and every 5th batch the line `Epoch E loss L valid acc C/16` where L sums
+ * the batch losses since the previous line and C counts hits on training images 10000..10015. */
+#include "idx.h"
+#include "mnist_model.h"
+#include "report.h"
+#include "train_common.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const FILES[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                     "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+
+/* dir/name, or dir/name.gz when only that exists; false when neither does. */
+static bool find_idx(const char *dir, const char *name, char *path, size_t n) {
+    snprintf(path, n, "%s/%s", dir, name);
+    if (tr_file_exists(path)) return true;
+    snprintf(path, n, "%s/%s.gz", dir, name);
+    return tr_file_exists(path);
+}
+
+/* Images (n,h,w) as floats: scaled to [0,1], or raw 0..255 for MiniTorch's preset. */
+static float *to_float(const idx_dataset *d, int64_t first, int64_t n, bool raw) {
+    size_t px = (size_t)d->rows * d->cols;
+    float *out = malloc((size_t)n * px * sizeof *out);
+    if (!out) return NULL;
+    const uint8_t *src = d->images + (size_t)first * px;
+    float scale = raw ? 1.0f : 1.0f / 255.0f;
+    for (size_t i = 0; i < (size_t)n * px; i++) out[i] = (float)src[i] * scale;
+    return out;
+}
+
+bool train_mnist(const train_opts *o, char *err, size_t errlen) {
+    char dir[1024], paths[4][1100];
+    if (o->data_dir) snprintf(dir, sizeof dir, "%s", o->data_dir);
+    else snprintf(dir, sizeof dir, "%s/data/cache/%s", o->root, o->task);
+    for (int i = 0; i < 4; i++)
+        if (!find_idx(dir, FILES[i], paths[i], sizeof paths[i]))
+            return tr_err(err, errlen, "%s data not found: no %s[.gz] in %s\n  fetch it with: "
+                          "data/fetch.sh %s",
+                          o->task, FILES[i], dir, o->task);
+
+    idx_dataset train = {0}, test = {0};
+    float *xtrain = NULL, *xval = NULL;
+    int *order = NULL;
+    uint8_t *ybatch = NULL;
+    float *xbatch = NULL;
+    mnist_model model = {0};
+    tr_session sess = {0};
+    tr_report rep = {0};
+    bool ok = false;
+    if (!idx_load_dataset(paths[0], paths[1], MNIST_CLASSES, &train, err, errlen) ||
+        !idx_load_dataset(paths[2], paths[3], MNIST_CLASSES, &test, err, errlen))
+        goto done;
+    if (train.rows != test.rows || train.cols != test.cols || train.rows % 4 || train.cols % 4) {
+        tr_err(err, errlen, "%s: images are %lldx%lld, the test set's %lldx%lld; the network "
+               "needs equal sizes divisible by 4", paths[0], (long long)train.rows,
+               (long long)train.cols, (long long)test.rows, (long long)test.cols);
+        goto done;
+    }
+
+    /* which images train and which validate */
+    bool preset = o->preset_minitorch;
+    int64_t ntrain = preset ? 5000 : train.n;
+    if (o->limit > 0 && o->limit < ntrain) ntrain = o->limit;
+    if (ntrain > train.n) ntrain = train.n;
+    const idx_dataset *vset = preset ? &train : &test;
+    int64_t vfirst = preset ? 10000 : 0, nval = preset ? 16 : test.n;
+    if (vfirst + nval > vset->n) {
+        tr_err(err, errlen, "%s: %lld images, the preset validates on images 10000..10015",
+               paths[0], (long long)vset->n);
+        goto done;
+    }
+    xtrain = to_float(&train, 0, ntrain, preset);
+    xval = to_float(vset, vfirst, nval, preset);
+    const uint8_t *yval = vset->labels + vfirst;
+    int h = (int)train.rows, w = (int)train.cols, B = o->batch;
+    order = malloc((size_t)ntrain * sizeof *order);
+    xbatch = malloc((size_t)B * h * w * sizeof *xbatch);
+    ybatch = malloc((size_t)B);
+    if (!xtrain || !xval || !order || !xbatch || !ybatch) {
+        tr_err(err, errlen, "out of memory for %lld images", (long long)ntrain);
+        goto done;
+    }
+    for (int64_t i = 0; i < ntrain; i++) order[i] = (int)i;
+
+    if (!tr_session_open(&sess, o, err, errlen)) goto done;
+    if (mnist_model_init(&model, sess.params, h, w, preset, &sess.rng) != MT_OK) {
+        tr_err(err, errlen, "model: %s", mt_last_error());
+        goto done;
+    }
+    if (!tr_session_optim(&sess, o, &model.params, err, errlen)) goto done;
+    if (!report_open(&rep, o->out_dir, o->root, o->task,
+                     "epoch,batches,train_loss,train_acc,valid_correct,valid_total,valid_acc,"
+                     "train_seconds,examples_per_second,eval_seconds",
+                     err, errlen))
+        goto done;
+    report_log(&rep, "# %s: %lld training images, %lld validation images (%s), backend %s, %s "
+               "lr %g, batch %d, seed %llu%s", o->task, (long long)ntrain, (long long)nval,
+               preset ? "training images 10000..10015" : "the test set", o->backend, o->optimizer,
+               (double)o->lr, B, (unsigned long long)o->seed,
+               preset ? ", preset minitorch" : "");
+
+    for (int epoch = 1; epoch <= o->epochs; epoch++) {
+        if (!preset) tr_shuffle(order, (int)ntrain, &sess.rng);
+        double t0 = tr_now(), eval_secs = 0, epoch_loss = 0, log_loss = 0;
+        int64_t seen = 0, hits = 0;
+        int batches = 0;
+        for (int64_t start = 0, bnum = 0; start < ntrain; start += B, bnum++) {
+            /* MiniTorch skips the batches that would start within BATCH of the end */
+            if (preset && ntrain - start <= B) continue;
+            int b = (int)(ntrain - start < B ? ntrain - start : B);
+            for (int i = 0; i < b; i++) {
+                int k = order[start + i];
+                memcpy(xbatch + (size_t)i * h * w, xtrain + (size_t)k * h * w,
+                       (size_t)h * w * sizeof *xbatch);
+                ybatch[i] = train.labels[k];
+            }
+            float loss;
+            int correct;
+            mt_status st = mnist_train_step(&model, &sess.opt, sess.scratch, xbatch, ybatch, b,
+                                            &loss, &correct);
+            if (st != MT_OK) {
+                tr_err(err, errlen, "epoch %d batch %lld: %s", epoch, (long long)bnum,
+                       mt_last_error());
+                goto done;
+            }
+            if (!isfinite(loss)) {
+                tr_err(err, errlen, "epoch %d batch %lld: the loss is %g; stopping (try a "
+                       "smaller --lr)", epoch, (long long)bnum, (double)loss);
+                goto done;
+            }
+            epoch_loss += loss;
+            log_loss += loss;
+            hits += correct;
+            seen += b;
+            batches++;
+            report_progress(&rep, epoch, start + b, ntrain, tr_now() - t0 - eval_secs);
+            if (preset && bnum % 5 == 0) {
+                double te = tr_now();
+                int64_t vc = mnist_evaluate(&model, sess.scratch, xval, yval, nval, (int)nval);
+                eval_secs += tr_now() - te;
+                if (vc < 0) {
+                    tr_err(err, errlen, "validation: %s", mt_last_error());
+                    goto done;
+                }
+                report_log(&rep, "Epoch %d loss %.16g valid acc %lld/%lld", epoch, log_loss,
+                           (long long)vc, (long long)nval);
+                log_loss = 0;
+            }
+        }
+        double train_secs = tr_now() - t0 - eval_secs;
+        double te = tr_now();
+        int64_t vc = mnist_evaluate(&model, sess.scratch, xval, yval, nval, 500);
+        eval_secs += tr_now() - te;
+        if (vc < 0) {
+            tr_err(err, errlen, "validation: %s", mt_last_error());
+            goto done;
+        }
+        double mean_loss = batches ? epoch_loss / batches : 0.0;
+        double vacc = (double)vc / (double)nval, tacc = seen ? (double)hits / (double)seen : 0;
+        if (preset)
+            report_log(&rep, "# epoch %d: mean batch loss %.4f, train acc %.2f%%, valid acc "
+                       "%lld/%lld, %.2f s/epoch (%.0f examples/s)", epoch, mean_loss, 100 * tacc,
+                       (long long)vc, (long long)nval, train_secs, (double)seen / train_secs);
+        else
+            report_log(&rep, "Epoch %d loss %.6f valid acc %lld/%lld (%.2f%%) train acc %.2f%% "
+                       "time %.2f s/epoch %.0f examples/s (eval %.2f s)", epoch, mean_loss,
+                       (long long)vc, (long long)nval, 100 * vacc, 100 * tacc, train_secs,
+                       (double)seen / train_secs, eval_secs);
+        report_csv(&rep, "%d,%d,%.6f,%.6f,%lld,%lld,%.6f,%.3f,%.1f,%.3f", epoch, batches,
+                   mean_loss, tacc, (long long)vc, (long long)nval, vacc, train_secs,
+                   (double)seen / train_secs, eval_secs);
+        report_epoch(&rep, mean_loss, vacc);
+    }
+    if (!report_chart(&rep, o->task, err, errlen)) goto done;
+    report_log(&rep, "# wrote log.txt, curves.csv and chart.svg in %s", rep.dir);
+    ok = true;
+done:
+    report_close(&rep);
+    mnist_model_free(&model);
+    tr_session_close(&sess);
+    free(order);
+    free(xbatch);
+    free(ybatch);
+    free(xtrain);
+    free(xval);
+    idx_dataset_free(&train);
+    idx_dataset_free(&test);
+    return ok;
+}

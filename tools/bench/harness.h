@@ -41,6 +41,8 @@ typedef struct bench_cell {
     int64_t iterations;
     bench_check check;
     char error[256];
+    double cpu_per_wall;   /* CPU time / wall time of the timed loops, where measured (PyTorch) */
+    char implausible[200]; /* why this result cannot be right (faster than the machine), or "" */
 } bench_cell;
 
 typedef struct bench_run {
@@ -55,6 +57,8 @@ typedef struct bench_run {
     char torch_status[512];              /* "ok", or why PyTorch numbers are absent */
     char torch_version[32];
     int failures;                        /* check mismatches and errors */
+    double peak_gflops;                  /* one core's float32 FMA peak, measured this run */
+    int implausible;                     /* results above the physical limit (peak.c) */
 } bench_run;
 
 /* Fills run->impls from the registry and the available baselines; returns 0 or -1 after printing
@@ -67,6 +71,12 @@ int bench_register_all(bench_run *run);
 void bench_execute(bench_run *run);
 /* Runs tools/bench/torch_baseline.py for the torch columns when `import torch` works. */
 void bench_run_torch(bench_run *run, const char *script_dir);
+
+/* peak.c: one core's float32 FMA throughput in GFLOP/s (a calibrated loop, best of five), and the
+ * check that flags every result faster than its threads x that peak, or a baseline that kept more
+ * cores busy than it was given; returns how many it flagged (also run->implausible). */
+double bench_fma_peak_gflops(void);
+int bench_flag_implausible(bench_run *run);
 
 /* The report: reports/<bench>-<timestamp>.md and .svg, and the index README.md. */
 int bench_write_report(const bench_run *run);

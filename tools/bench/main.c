@@ -46,7 +46,8 @@ static void usage(FILE *f) {
 "                     elementwise and reduce)\n"
 "  --shapes FILE      run the cases in FILE instead (format below)\n"
 "  --quick            a few small cases and short timing (smoke tests)\n"
-"  --backends LIST    comma-separated backends (default: every backend in this build:");
+"  --backends LIST    comma-separated backends (default: every backend this machine can run,\n"
+"                     simulators only when named; built:");
     for (int i = 0; i < mt_backend_count(); i++)
         fprintf(f, " %s", mt_backend_name(mt_backend_at(i)));
     fprintf(f, ")\n"
@@ -317,14 +318,28 @@ int main(int argc, char **argv) {
     if (gb_init(&gb_argc, gb_argv) != 0) return 2;
 
     if (bench_register_all(&run) != 0) return 1;
+    run.peak_gflops = bench_fma_peak_gflops();
+    fprintf(stderr, "[bench] float32 FMA peak: %.1f GFLOP/s per core (measured; again after the "
+                    "timings, the higher kept)\n", run.peak_gflops);
     bench_execute(&run);
     bench_run_torch(&run, MT_BENCH_SOURCE_DIR "/tools/bench");
+    /* measured again after the timings, the higher figure kept: a peak measured while something
+     * else had the core would flag honest results */
+    double again = bench_fma_peak_gflops();
+    if (again > run.peak_gflops) run.peak_gflops = again;
+    bench_flag_implausible(&run);
     int rc = bench_write_report(&run);
     gb_shutdown();
     if (rc != 0) return 1;
     if (run.failures) {
         fprintf(stderr, "bench: FAILED: %d result(s) did not match the naive backend or did not "
                         "run (see the report)\n", run.failures);
+        return 1;
+    }
+    if (run.implausible) {
+        fprintf(stderr, "bench: FAILED: %d result(s) are faster than this machine can be (see "
+                        "IMPLAUSIBLE in the report): a measurement error, not a speedup\n",
+                run.implausible);
         return 1;
     }
     return 0;

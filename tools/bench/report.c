@@ -291,6 +291,11 @@ int bench_write_report(const bench_run *run) {
     if (run->failures)
         fprintf(f, "**FAILED: %d result(s) did not match the naive backend or did not run; the "
                    "numbers below are not to be trusted.**\n\n", run->failures);
+    if (run->implausible)
+        fprintf(f, "**IMPLAUSIBLE: %d result(s) are faster than this machine can be (above their "
+                   "threads x the measured FMA peak, or a baseline kept more cores busy than it "
+                   "was given): a measurement error, not a speedup. See the notes.**\n\n",
+                run->implausible);
     fprintf(f, "## Machine\n\n");
     fprintf(f, "- CPU: %s, %ld online CPUs; %s %s %s\n", cpu, sysconf(_SC_NPROCESSORS_ONLN), un.sysname,
             un.release, un.machine);
@@ -298,12 +303,16 @@ int bench_write_report(const bench_run *run) {
                "OpenMP, OpenBLAS, PyTorch); the naive backend is single-threaded\n", o->threads);
     fprintf(f, "- Compiler: %s; build type %s; flags `%s`\n", MT_BENCH_COMPILER,
             MT_BENCH_BUILD_TYPE, MT_BENCH_FLAGS);
+    fprintf(f, "- float32 FMA peak: %.1f GFLOP/s per core, measured by a calibrated loop before "
+               "and after the timings (the best of 5 each, the higher kept); a result above its threads x this is flagged "
+               "IMPLAUSIBLE\n", run->peak_gflops);
     fprintf(f, "- OpenBLAS: %s\n", bench_openblas_config());
     if (run->torch_status[0] && strcmp(run->torch_status, "ok") != 0)
         fprintf(f, "- PyTorch: %s\n", run->torch_status);
     else if (run->torch_version[0])
-        fprintf(f, "- PyTorch: %s (CPU), /usr/bin/python3, torch.set_num_threads(%d)\n",
-                run->torch_version, o->threads);
+        fprintf(f, "- PyTorch: %s (CPU), /usr/bin/python3, torch.set_num_threads(%d) and "
+                   "OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS = %d before import\n",
+                run->torch_version, o->threads, o->threads);
     for (int k = 0; k < o->nnotes; k++) fprintf(f, "- Note: %s\n", o->notes[k]);
 
     fprintf(f, "\n## Times\n\nMedian of %d repetitions in ms, [min–max] across repetitions; "
@@ -401,6 +410,11 @@ int bench_write_report(const bench_run *run) {
     }
 
     fprintf(f, "\n## Notes\n\n");
+    for (int c = 0; c < run->ncases; c++)
+        for (int i = 0; i < run->nimpls; i++)
+            if (run->cells[c][i].implausible[0])
+                fprintf(f, "- IMPLAUSIBLE %s / %s: %s.\n", run->cases[c].id, run->impls[i].name,
+                        run->cells[c][i].implausible);
     fprintf(f, "- Work: %s; %s = work / median time.\n", run->sweep->work_note,
             run->sweep->rate_unit);
     fprintf(f, "- Inputs are uniform in [-1, 1), the same bits for every implementation; buffers "

@@ -15,7 +15,10 @@ backward times out.backward(g) with gradients for the (padded) input and the wei
 
 Output (--out), JSON lines:
     {"torch": VERSION, "threads": N, "malloc": "..."}
-    {"id": ID, "median_s": ..., "min_s": ..., "max_s": ..., "repetitions": R}
+    {"id": ID, "median_s": ..., "min_s": ..., "max_s": ..., "repetitions": R, "cpu_per_wall": U}
+(U: CPU time over wall time of the timed loops, the cores the case kept busy.) The thread pools
+are pinned by ./bench through OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS, set
+before this process imports torch.
     {"id": ID, "error": MESSAGE}
 """
 import argparse
@@ -131,12 +134,17 @@ def time_case(fn, repetitions, min_time):
             break
         iters = max(iters * 2, int(iters * 1.4 * min_time / max(dt, 1e-9)))
     times = [dt / iters]
+    # CPU time over wall time of the timed loops: how many cores the case really kept busy, so
+    # ./bench can tell when a thread pool ignored the thread count it was given.
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     for _ in range(repetitions - 1):
         t0 = time.perf_counter()
         for _ in range(iters):
             fn()
         times.append((time.perf_counter() - t0) / iters)
-    return statistics.median(times), min(times), max(times)
+    wall = time.perf_counter() - wall0
+    cpu_per_wall = (time.process_time() - cpu0) / wall if wall > 0 else 0.0
+    return statistics.median(times), min(times), max(times), cpu_per_wall
 
 
 def main():
@@ -164,9 +172,9 @@ def main():
                 gen = torch.Generator().manual_seed(n)
                 fn = build(bench, shape(a), None if b == "-" else shape(b), op, int(dim),
                            backward == "1", gen)
-                med, lo, hi = time_case(fn, args.repetitions, args.min_time)
+                med, lo, hi, util = time_case(fn, args.repetitions, args.min_time)
                 rec = {"id": cid, "median_s": med, "min_s": lo, "max_s": hi,
-                       "repetitions": args.repetitions}
+                       "repetitions": args.repetitions, "cpu_per_wall": round(util, 3)}
             except (ValueError, RuntimeError) as e:
                 rec = {"id": cid, "error": str(e).replace('"', "'").splitlines()[0]}
             out.write(json.dumps(rec) + "\n")

@@ -18,8 +18,21 @@ extern char **environ;
 
 #define PYTHON "/usr/bin/python3"
 
-/* Runs argv with environ minus the malloc tuning variables, plus `extra` ("K=V K=V"). Returns the
- * exit status, or -1 when it could not start. */
+/* The variables spawn_wait replaces: malloc tuning (set per column) and the thread pools'. Debian's
+ * PyTorch does its matmul in OpenBLAS, whose own pool ignores torch.set_num_threads: without
+ * OPENBLAS_NUM_THREADS its "1 thread" matmul ran on both cores. */
+static const char *const REPLACED[] = {"MALLOC_MMAP_THRESHOLD_=", "MALLOC_TRIM_THRESHOLD_=",
+                                       "OMP_NUM_THREADS=", "OPENBLAS_NUM_THREADS=",
+                                       "MKL_NUM_THREADS="};
+
+static bool replaced(const char *entry) {
+    for (size_t i = 0; i < sizeof REPLACED / sizeof REPLACED[0]; i++)
+        if (strncmp(entry, REPLACED[i], strlen(REPLACED[i])) == 0) return true;
+    return false;
+}
+
+/* Runs argv with environ minus the REPLACED variables, plus `extra` ("K=V K=V"). Returns the exit
+ * status, or -1 when it could not start. */
 static int spawn_wait(char *const argv[], const char *extra, bool quiet) {
     size_t n = 0;
     while (environ[n]) n++;
@@ -28,9 +41,7 @@ static int spawn_wait(char *const argv[], const char *extra, bool quiet) {
     if (!envp) return -1;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "MALLOC_MMAP_THRESHOLD_=", 23) != 0 &&
-            strncmp(environ[i], "MALLOC_TRIM_THRESHOLD_=", 23) != 0)
-            envp[k++] = environ[i];
+        if (!replaced(environ[i])) envp[k++] = environ[i];
     snprintf(extra_buf, sizeof extra_buf, "%s", extra ? extra : "");
     for (char *save = NULL, *t = strtok_r(extra_buf, " ", &save); t && k < n + 7;
          t = strtok_r(NULL, " ", &save))
@@ -98,6 +109,8 @@ static void read_results(bench_run *run, int impl, const char *path) {
         if (c == run->ncases) continue;
         bench_cell *cell = &run->cells[c][impl];
         if (ok) {
+            const char *util = strstr(line, "\"cpu_per_wall\": ");
+            cell->cpu_per_wall = util ? atof(util + 16) : 0;
             cell->state = CELL_OK;
             cell->median_s = med;
             cell->min_s = mn;
@@ -157,7 +170,10 @@ void bench_run_torch(bench_run *run, const char *script_dir) {
         char *argv[] = {PYTHON,     script,   "--cases",       cases_path, "--threads",
                         threads,    "--repetitions", reps,     "--min-time", min_time,
                         "--out",    out,      NULL};
-        int rc = spawn_wait(argv, im->torch_env, false);
+        char env[400];
+        snprintf(env, sizeof env, "OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d MKL_NUM_THREADS=%d %s",
+                 o->threads, o->threads, o->threads, im->torch_env ? im->torch_env : "");
+        int rc = spawn_wait(argv, env, false);
         if (rc != 0) {
             snprintf(run->torch_status, sizeof run->torch_status,
                      "PyTorch baseline failed (%.400s exited with %d); see the messages above", script,

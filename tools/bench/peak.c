@@ -1,0 +1,116 @@
+/* The physical limit a result is checked against: one core's float32 FMA throughput, measured once
+ * per run by a calibrated loop, and the check that flags any result faster than the threads it was
+ * given can possibly be (a baseline that ignored --threads, a timer that stopped early).
+ *
+ * This file is built with -ffp-contract=fast (see CMakeLists.txt), so `acc * m + c` on the vector
+ * type compiles to the machine's widest FMA: the measured rate is the multiply-add peak, the unit
+ * GEMM and convolution GFLOP/s are counted in (2 flops per multiply-add). It never runs on anything
+ * the verifier checks. */
+#include "harness.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+
+/* The widest vector the build targets: one register, so the chains stay in registers. */
+#if defined(__AVX512F__)
+#define VEC_BYTES 64
+#elif defined(__AVX__)
+#define VEC_BYTES 32
+#else
+#define VEC_BYTES 16
+#endif
+typedef float vec __attribute__((vector_size(VEC_BYTES)));
+#define LANES (VEC_BYTES / 4)
+#define CHAINS 12 /* independent accumulators: more than FMA latency x units, so none waits */
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Seconds for `iters` rounds of CHAINS vector FMAs; sink keeps the result alive. The chains are
+ * named registers, not an array: an array would live in memory and time loads and stores. */
+static double fma_loop(long iters, float *sink) {
+    vec m, c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11;
+    for (int l = 0; l < LANES; l++) {
+        m[l] = 0.999999f;
+        c[l] = 1e-7f;
+        a0[l] = a1[l] = a2[l] = a3[l] = a4[l] = a5[l] = (float)l * 1e-3f;
+        a6[l] = a7[l] = a8[l] = a9[l] = a10[l] = a11[l] = (float)l * 2e-3f;
+    }
+    double t0 = now_s();
+    for (long i = 0; i < iters; i++) {
+        a0 = a0 * m + c;
+        a1 = a1 * m + c;
+        a2 = a2 * m + c;
+        a3 = a3 * m + c;
+        a4 = a4 * m + c;
+        a5 = a5 * m + c;
+        a6 = a6 * m + c;
+        a7 = a7 * m + c;
+        a8 = a8 * m + c;
+        a9 = a9 * m + c;
+        a10 = a10 * m + c;
+        a11 = a11 * m + c;
+    }
+    double dt = now_s() - t0;
+    /* without -ffast-math no round can be folded into another: every FMA is executed */
+    vec sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+    float s = 0;
+    for (int l = 0; l < LANES; l++) s += sum[l];
+    *sink = s;
+    return dt;
+}
+
+double bench_fma_peak_gflops(void) {
+    float sink = 0;
+    long iters = 1 << 16;
+    while (fma_loop(iters, &sink) < 0.02 && iters < (1L << 30)) iters *= 2;
+    double best = 0;
+    for (int r = 0; r < 5; r++) { /* the best of five: interference only slows a run down */
+        double dt = fma_loop(iters, &sink);
+        double gflops = 2.0 * LANES * CHAINS * (double)iters / dt / 1e9;
+        if (gflops > best) best = gflops;
+    }
+    return isfinite(sink) ? best : 0;
+}
+
+/* Threads an implementation ran on: the naive backend is single-threaded, every other one (engine
+ * backends, OpenBLAS, PyTorch) was given --threads. */
+static int threads_of(const bench_run *run, int i) {
+    return run->impls[i].is_naive ? 1 : run->opts->threads;
+}
+
+int bench_flag_implausible(bench_run *run) {
+    int flagged = 0;
+    const bool flops = run->sweep->rate_unit[1] == 'F';
+    for (int c = 0; c < run->ncases; c++)
+        for (int i = 0; i < run->nimpls; i++) {
+            bench_cell *cell = &run->cells[c][i];
+            if (cell->state != CELL_OK || cell->median_s <= 0 || run->impls[i].simulated ||
+                run->impls[i].cuda)
+                continue;
+            const int threads = threads_of(run, i);
+            const double gflops = run->cases[c].work / cell->median_s / 1e9;
+            /* 10% for turbo variation between the calibration and the run */
+            if (flops && run->peak_gflops > 0 && gflops > 1.1 * threads * run->peak_gflops) {
+                snprintf(cell->implausible, sizeof cell->implausible,
+                         "%.1f GFLOP/s is above %d thread(s) x the measured peak of %.1f GFLOP/s "
+                         "per core",
+                         gflops, threads, run->peak_gflops);
+            } else if (cell->cpu_per_wall > threads + 0.5) {
+                snprintf(cell->implausible, sizeof cell->implausible,
+                         "kept %.1f cores busy while given %d thread(s)", cell->cpu_per_wall,
+                         threads);
+            } else {
+                continue;
+            }
+            fprintf(stderr, "[bench] IMPLAUSIBLE %s / %s: %s\n", run->cases[c].id,
+                    run->impls[i].name, cell->implausible);
+            flagged++;
+        }
+    run->implausible = flagged;
+    return flagged;
+}

@@ -347,12 +347,23 @@ typedef struct plan {
 static mt_status parse_and_match(reader *r, const mt_checkpoint *c, plan *pl) {
     const char *path = r->path;
     char name[MAX_NAME + 1];
+    /* A mismatch in the integer arrays or generators is kept until the parameters are checked:
+     * another model's file should say so, not that its data order is a different length. */
+    mt_status later = MT_OK;
+    char later_msg[512] = "";
+#define DEFER(call)                                                                  \
+    do {                                                                             \
+        if (later == MT_OK) {                                                        \
+            later = (call);                                                          \
+            snprintf(later_msg, sizeof later_msg, "%s", mt_last_error());            \
+        }                                                                            \
+    } while (0)
     /* integer arrays */
     MT_TRY(r_need(r, 4));
     uint32_t nints = (uint32_t)r_le(r, 4);
     if (c->nints > 0 && nints != (uint32_t)c->nints)
-        return mt_fail(MT_ERR_SHAPE, "%s: %u integer arrays in the file, %d expected", path,
-                       nints, c->nints);
+        DEFER(mt_fail(MT_ERR_SHAPE, "%s: %u integer arrays in the file, %d expected", path,
+                      nints, c->nints));
     for (uint32_t i = 0; i < nints; i++) {
         MT_TRY(r_name(r, name));
         MT_TRY(r_need(r, 8));
@@ -360,15 +371,15 @@ static mt_status parse_and_match(reader *r, const mt_checkpoint *c, plan *pl) {
         if (count > (r->size - r->pos) / 8)
             return mt_fail(MT_ERR_IO, "%s: malformed checkpoint: integer array %s runs past the "
                            "end", path, name);
-        if (c->nints > 0) {
+        if (c->nints > 0 && i < (uint32_t)c->nints) {
             const mt_ckpt_ints *want = &c->ints[i];
             if (strcmp(name, want->name) != 0)
-                return mt_fail(MT_ERR_SHAPE, "%s: integer array %u is \"%s\" in the file, \"%s\" "
-                               "expected", path, i, name, want->name);
-            if (count != (uint64_t)want->count)
-                return mt_fail(MT_ERR_SHAPE, "%s: integer array %s holds %llu values in the file, "
-                               "%lld expected", path, name, (unsigned long long)count,
-                               (long long)want->count);
+                DEFER(mt_fail(MT_ERR_SHAPE, "%s: integer array %u is \"%s\" in the file, \"%s\" "
+                              "expected", path, i, name, want->name));
+            else if (count != (uint64_t)want->count)
+                DEFER(mt_fail(MT_ERR_SHAPE, "%s: integer array %s holds %llu values in the file, "
+                              "%lld expected", path, name, (unsigned long long)count,
+                              (long long)want->count));
             pl->ints_at[i] = r->pos;
         }
         r->pos += (size_t)count * 8;
@@ -377,15 +388,15 @@ static mt_status parse_and_match(reader *r, const mt_checkpoint *c, plan *pl) {
     MT_TRY(r_need(r, 4));
     uint32_t nrngs = (uint32_t)r_le(r, 4);
     if (c->nrngs > 0 && nrngs != (uint32_t)c->nrngs)
-        return mt_fail(MT_ERR_SHAPE, "%s: %u generators in the file, %d expected", path, nrngs,
-                       c->nrngs);
+        DEFER(mt_fail(MT_ERR_SHAPE, "%s: %u generators in the file, %d expected", path, nrngs,
+                      c->nrngs));
     for (uint32_t i = 0; i < nrngs; i++) {
         MT_TRY(r_name(r, name));
         MT_TRY(r_need(r, 32));
-        if (c->nrngs > 0) {
+        if (c->nrngs > 0 && i < (uint32_t)c->nrngs) {
             if (strcmp(name, c->rngs[i].name) != 0)
-                return mt_fail(MT_ERR_SHAPE, "%s: generator %u is \"%s\" in the file, \"%s\" "
-                               "expected", path, i, name, c->rngs[i].name);
+                DEFER(mt_fail(MT_ERR_SHAPE, "%s: generator %u is \"%s\" in the file, \"%s\" "
+                              "expected", path, i, name, c->rngs[i].name));
             pl->rngs_at[i] = r->pos;
         }
         r->pos += 32;
@@ -467,7 +478,9 @@ static mt_status parse_and_match(reader *r, const mt_checkpoint *c, plan *pl) {
     if (r->pos != r->size)
         return mt_fail(MT_ERR_IO, "%s: malformed checkpoint: %zu unread bytes before the "
                        "checksum", path, r->size - r->pos);
+    if (later != MT_OK) return mt_fail(later, "%s", later_msg);
     return MT_OK;
+#undef DEFER
 }
 
 /* Copies count values at data+at into t (on any backend). */

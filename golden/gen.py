@@ -31,6 +31,8 @@ VERSION = 1
 SKIP_EXIT = 77  # CTest's SKIP_RETURN_CODE for the --check test
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUT = os.path.join(HERE, "cases")
+# Whole-model cases live apart: the verifier reads every file in cases/ as one op's case.
+MODELS_OUT = os.path.join(HERE, "models")
 REGEN_HINT = "HINT: regenerate with: python3 golden/gen.py   (then review and commit golden/cases)"
 MAX_TOTAL_BYTES = 2 * 1024 * 1024
 
@@ -439,6 +441,67 @@ def all_cases():
         yield from gen(rng)
 
 
+# ------------------------------------------------------------------------------- whole models
+def mnist_forward_backward(x, y, W):
+    """MiniTorch's MNIST network (tools/train/mnist_model.c), dropout off: the mean NLL and the
+    gradient of every parameter. W: conv1.weight (4,1,3,3), conv1.bias (4,1,1), conv2.weight
+    (8,4,3,3), conv2.bias (8,1,1), fc1.weight (392,64), fc1.bias (64,), fc2.weight (64,10),
+    fc2.bias (10,)."""
+    w1, b1, w2, b2, w3, b3, w4, b4 = W
+    B, _, H, Wd = x.shape
+    zero = lambda c: np.zeros((B, c, H, Wd))
+    a1 = conv2d(x, w1, zero(4), (1, 1), (0, 0), False, (H, Wd))[0] + b1  # (B,4,H,W)
+    h1 = relu(a1)
+    a2 = conv2d(h1, w2, zero(8), (1, 1), (0, 0), False, (H, Wd))[0] + b2  # (B,8,H,W)
+    h2 = relu(a2)
+    pooled = windows(h2, 4, 4).mean(axis=4)  # (B,8,H/4,W/4)
+    f = pooled.reshape(B, -1)  # (B,392)
+    a3 = f @ w3 + b3  # (B,64)
+    h3 = relu(a3)
+    z = h3 @ w4 + b4  # (B,10)
+    logp = logsoftmax(z, 1)
+    onehot = np.zeros_like(z)
+    onehot[np.arange(B), y.astype(int)] = 1.0
+    loss = -(logp * onehot).sum() / B
+    dz = (softmax(z, 1) - onehot) / B
+    g4, gb4 = h3.T @ dz, dz.sum(axis=0)
+    da3 = (dz @ w4.T) * (a3 > 0)
+    g3, gb3 = f.T @ da3, da3.sum(axis=0)
+    dp = (da3 @ w3.T).reshape(pooled.shape)
+    dh2 = untile(np.broadcast_to(dp[..., None] / 16.0, pooled.shape + (16,)), 4, 4)
+    da2 = dh2 * (a2 > 0)
+    _, dh1, g2 = conv2d(h1, w2, da2, (1, 1), (0, 0), False, (H, Wd))
+    gb2 = da2.sum(axis=(0, 2, 3)).reshape(b2.shape)
+    da1 = dh1 * (a1 > 0)
+    _, _, g1 = conv2d(x, w1, da1, (1, 1), (0, 0), False, (H, Wd))
+    gb1 = da1.sum(axis=(0, 2, 3)).reshape(b1.shape)
+    return loss, [g1, gb1, g2, gb2, g3, gb3, g4, gb4]
+
+
+def model_cases():
+    """Three plain-SGD steps of the MNIST network on one fixed batch from fixed weights, as llm.c
+    checks its first training steps: the losses and the weights after the last step. Parameters
+    travel flattened in the model's order (shapes in mnist_forward_backward's docstring)."""
+    rng = Rng(20240615)
+    B, lr, steps = 4, 0.05, 3
+    x = rng.uniform((B, 1, 28, 28), 0, 1)
+    y = rng.ints((B,), 0, 9)
+    shapes = [((4, 1, 3, 3), 9), ((4, 1, 1), 9), ((8, 4, 3, 3), 36), ((8, 1, 1), 36),
+              ((392, 64), 392), ((64,), 392), ((64, 10), 64), ((10,), 64)]
+    # PyTorch's default initialisation, as the trainer's: uniform +-1/sqrt(fan_in)
+    W = [rng.uniform(shape, -1 / math.sqrt(fan), 1 / math.sqrt(fan)) for shape, fan in shapes]
+    flat0 = np.concatenate([w.ravel() for w in W])
+    losses = []
+    for _ in range(steps):
+        loss, grads = mnist_forward_backward(x, y, W)
+        losses.append(loss)
+        W = [w - lr * g for w, g in zip(W, grads)]
+    flat = np.concatenate([w.ravel() for w in W])
+    yield Case("mnist_train", "sgd3", {"batch": B, "lr": lr, "steps": steps}) \
+        .add("x", x).add("labels", y).add("params0", flat0).add("losses", np.array(losses)) \
+        .add("params", flat)
+
+
 # ------------------------------------------------------------------------------- file format
 def fnv1a64(data):
     h = 0xCBF29CE484222325
@@ -497,14 +560,15 @@ def decode(data, path):
     return op, params, arrays
 
 
-def write_all(out_dir):
+def write_all(out_dir, cases=None):
     self_check_conv()
+    cases = all_cases if cases is None else cases
     os.makedirs(out_dir, exist_ok=True)
     for name in os.listdir(out_dir):  # a renamed case must not leave its old file behind
         if name.endswith(".mtgold"):
             os.remove(os.path.join(out_dir, name))
     counts, total = {}, 0
-    for case in all_cases():
+    for case in cases():
         counts[case.op] = counts.get(case.op, 0) + 1
         fname = "%s_%02d_%s.mtgold" % (case.op, counts[case.op], case.label)
         data = encode(case)
@@ -531,10 +595,10 @@ def same_values(a, b):
     return bool(np.all(np.abs(a[~inf] - b[~inf]) <= 1e-12 * np.maximum(np.abs(b[~inf]), 1e-300)))
 
 
-def check(committed_dir):
+def check(committed_dir, cases=None):
     tmp = tempfile.mkdtemp(prefix="mtgold-")
     try:
-        n, _ = write_all(tmp)
+        n, _ = write_all(tmp, cases)
         fresh = sorted(f for f in os.listdir(tmp) if f.endswith(".mtgold"))
         have = sorted(f for f in os.listdir(committed_dir) if f.endswith(".mtgold")) \
             if os.path.isdir(committed_dir) else []
@@ -582,6 +646,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=DEFAULT_OUT, help="directory for the .mtgold files "
                     "(default: golden/cases next to this script)")
+    ap.add_argument("--models-out", default=MODELS_OUT, help="directory for the whole-model "
+                    ".mtgold files (default: golden/models next to this script)")
     ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and fail "
                     "if any file in --out differs")
     args = ap.parse_args()
@@ -594,9 +660,11 @@ def main():
         print("error: " + msg, file=sys.stderr)
         return 1
     if args.check:
-        return check(args.out)
+        return check(args.out) or check(args.models_out, model_cases)
     n, total = write_all(args.out)
     print("gen.py: wrote %d golden cases (%d bytes) to %s" % (n, total, args.out))
+    n, total = write_all(args.models_out, model_cases)
+    print("gen.py: wrote %d whole-model cases (%d bytes) to %s" % (n, total, args.models_out))
     return 0
 
 

@@ -306,6 +306,52 @@ mt_status mt_optim_step(mt_optim *o, mt_ctx *scratch);
 /* Frees the optimizer's own arrays; the state tensors stay in state_ctx until it is reset. */
 void mt_optim_free(mt_optim *o);
 
+/* ------------------------------------------------------------------ checkpoints */
+/* One file holds a training run's state: parameters (name, shape, float32 values), optionally an
+ * optimizer (kind, hyperparameters, step counter, every state tensor), named generators and named
+ * integer arrays (the epoch, a data order: whatever the caller needs to resume exactly).
+ *
+ * Format (version MT_CHECKPOINT_VERSION), all little-endian:
+ *   magic "MTCKPT\x1a\n", u32 version, u64 file length;
+ *   u32 count, per integer array: name (u16 length + bytes), u64 count, count x i64;
+ *   u32 count, per generator: name, 4 x u64 (the xoshiro state);
+ *   u32 count, per parameter: name, u32 ndim, ndim x i64 shape, numel x f32;
+ *   u8 has_optimizer; if 1: u32 kind, f32 lr, momentum, weight_decay, beta1, beta2, eps,
+ *     i64 steps, per parameter: u8 flags (1: velocity / first moment, 2: second moment) and
+ *     numel x f32 for each flagged tensor;
+ *   u64 FNV-1a of every byte before it.
+ *
+ * save writes a temporary file beside path, fsyncs it and renames it over path: a crash leaves the
+ * old file or the new one, never a mix. load checks the file first (a missing, truncated or
+ * corrupt file, or another version: MT_ERR_IO naming the file), then the caller's lists against
+ * the file: parameter count, names and shapes (MT_ERR_SHAPE, saying what differs); when optim is
+ * given, the file must hold an optimizer of the same kind and bit-equal hyperparameters
+ * (MT_ERR_ARG otherwise) whose state and step counter then replace the optimizer's (new state
+ * tensors are made in its state_ctx). Generators and integer arrays are matched by count, order,
+ * name and length when the caller passes any (nrngs / nints > 0) and skipped when it passes none,
+ * so an evaluation can load the parameters alone. Nothing is written unless everything matches.
+ * Tensors travel through mt_to_host / mt_copy_from_host: any backend, any layout. */
+#define MT_CHECKPOINT_VERSION 1
+typedef struct mt_ckpt_rng {
+    const char *name;
+    mt_rng *rng;
+} mt_ckpt_rng;
+typedef struct mt_ckpt_ints {
+    const char *name;
+    int64_t *values;
+    int64_t count;
+} mt_ckpt_ints;
+typedef struct mt_checkpoint {
+    mt_params *params; /* required */
+    mt_optim *optim;   /* NULL: save none / ignore the file's */
+    mt_ckpt_rng *rngs;
+    int nrngs;
+    mt_ckpt_ints *ints;
+    int nints;
+} mt_checkpoint;
+mt_status mt_checkpoint_save(const char *path, const mt_checkpoint *c);
+mt_status mt_checkpoint_load(const char *path, const mt_checkpoint *c);
+
 /* ------------------------------------------------------------------ layers and losses */
 /* Weights are drawn from rng (ctx's when NULL) uniform in +-1/sqrt(fan_in), PyTorch's default,
  * weight first, then bias; parameters are made in ctx and appended to list (which may be NULL)

@@ -47,6 +47,16 @@ static void usage(FILE *f) {
             "                      $MT_SST2_DIR, data/sst2, ../shared/data/sst2)\n"
             "  --out DIR           log.txt and curves.csv go here (default:\n"
             "                      reports/train-<task>-<UTC timestamp>/)\n"
+            "  --checkpoint DIR    write DIR/checkpoint.mtckpt after every epoch (atomically:\n"
+            "                      a crash leaves the previous one)\n"
+            "  --resume            continue from DIR/checkpoint.mtckpt: epoch, parameters,\n"
+            "                      optimizer, data order and generators; same losses, bit for bit,\n"
+            "                      as an uninterrupted run (needs the same flags; --epochs is the\n"
+            "                      total)\n"
+            "  --eval FILE         score DIR/checkpoint.mtckpt on FILE and print accuracy and a\n"
+            "                      confusion matrix; no training (mnist: an images IDX file, its\n"
+            "                      labels beside it with \"labels\" for \"images\" in the name;\n"
+            "                      sst2: a TSV)\n"
             "  --help              this text\n"
             "\n"
             "data: data/fetch.sh mnist|fashion-mnist|glove|sst2|all (into data/cache/, git-ignored)\n");
@@ -108,6 +118,10 @@ int main(int argc, char **argv) {
             return 0;
         }
         if (strncmp(arg, "--", 2) != 0) return bad("unexpected argument \"%s\"", arg);
+        if (!strcmp(arg, "--resume")) { /* the one flag without a value */
+            o.resume = true;
+            continue;
+        }
         char name[64];
         const char *val = NULL, *eq = strchr(arg, '=');
         size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -166,10 +180,20 @@ int main(int argc, char **argv) {
             o.data_dir = val;
         } else if (!strcmp(name, "--out")) {
             o.out_dir = val;
+        } else if (!strcmp(name, "--checkpoint")) {
+            if (!*val) return bad("--checkpoint needs a folder");
+            o.checkpoint_dir = val;
+        } else if (!strcmp(name, "--eval")) {
+            if (toy) return bad("--eval is for mnist, fashion-mnist and sst2");
+            o.eval_file = val;
         } else {
             return bad("unknown flag \"%s\"", name);
         }
     }
+    if (o.resume && !o.checkpoint_dir) return bad("--resume needs --checkpoint DIR");
+    if (o.eval_file && !o.checkpoint_dir)
+        return bad("--eval needs --checkpoint DIR (the checkpoint to score)");
+    if (o.eval_file && o.resume) return bad("--eval scores a checkpoint; --resume trains: pick one");
     char err[TR_ERR_LEN] = "";
     /* checked here, before any data is read, so a typo costs nothing */
     if (!mt_backend_by_name(o.backend)) {

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static bool mkdir_p(const char *path, char *err, size_t errlen) {
+bool tr_mkdir_p(const char *path, char *err, size_t errlen) {
     char buf[1024];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
         return tr_err(err, errlen, "%s: path too long", path);
@@ -41,7 +41,7 @@ bool report_open(tr_report *r, const char *dir, const char *root, const char *ta
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
         snprintf(r->dir, sizeof r->dir, "%s/reports/train-%s-%s", root, task, stamp);
     }
-    if (!mkdir_p(r->dir, err, errlen)) return false;
+    if (!tr_mkdir_p(r->dir, err, errlen)) return false;
     char path[1100];
     snprintf(path, sizeof path, "%s/log.txt", r->dir);
     r->log = fopen(path, "w");

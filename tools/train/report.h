@@ -32,5 +32,7 @@ void report_epoch(tr_report *r, double loss, double acc);
  * returns false with err when the file cannot be written. */
 bool report_chart(tr_report *r, const char *title, char *err, size_t errlen);
 void report_close(tr_report *r);
+/* mkdir -p: makes path and its missing parents. */
+bool tr_mkdir_p(const char *path, char *err, size_t errlen);
 
 #endif

@@ -21,6 +21,9 @@ typedef struct train_opts {
     uint64_t seed;
     int64_t limit; /* training examples to use (0: all) */
     bool preset_minitorch;
+    const char *checkpoint_dir; /* --checkpoint: DIR/checkpoint.mtckpt after every epoch */
+    bool resume;                /* --resume: continue from the checkpoint in checkpoint_dir */
+    const char *eval_file;      /* --eval: score checkpoint_dir's checkpoint on this file */
 } train_opts;
 
 bool train_mnist(const train_opts *o, char *err, size_t errlen);

@@ -1,7 +1,10 @@
 #include "train_common.h"
 
+#include "report.h"
 #include "util.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool tr_session_open(tr_session *s, const train_opts *o, char *err, size_t errlen) {
@@ -46,5 +49,132 @@ void tr_shuffle(int *idx, int n, mt_rng *rng) {
         int t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;
+    }
+}
+
+/* ------------------------------------------------------------------ checkpoints */
+enum { CFG_SEED, CFG_BATCH, CFG_PRESET, CFG_COUNT };
+static const char *const CFG_NAMES[CFG_COUNT] = {"--seed", "--batch", "--preset minitorch"};
+
+bool tr_checkpoint_path(char *out, size_t n, const char *dir) {
+    return tr_path(out, n, dir, TR_CHECKPOINT_FILE);
+}
+
+/* The checkpoint's lists, pointing at the session's generators and the given buffers. */
+static void describe(tr_session *s, mt_params *list, int64_t *epoch, int64_t *cfg,
+                     int64_t *order64, int n, mt_ckpt_rng *rngs, mt_ckpt_ints *ints,
+                     mt_checkpoint *c) {
+    rngs[0] = (mt_ckpt_rng){"data", &s->rng};
+    rngs[1] = (mt_ckpt_rng){"dropout", mt_ctx_rng(s->scratch)};
+    ints[0] = (mt_ckpt_ints){"epoch", epoch, 1};
+    ints[1] = (mt_ckpt_ints){"config", cfg, CFG_COUNT};
+    ints[2] = (mt_ckpt_ints){"order", order64, n};
+    *c = (mt_checkpoint){list, &s->opt, rngs, 2, ints, 3};
+}
+
+static void config_of(const train_opts *o, int64_t *cfg) {
+    cfg[CFG_SEED] = (int64_t)o->seed;
+    cfg[CFG_BATCH] = o->batch;
+    cfg[CFG_PRESET] = o->preset_minitorch;
+}
+
+bool tr_checkpoint_save(tr_session *s, const train_opts *o, mt_params *list, int epoch,
+                        const int *order, int n, char *err, size_t errlen) {
+    char path[1200];
+    if (!tr_checkpoint_path(path, sizeof path, o->checkpoint_dir))
+        return tr_err(err, errlen, "--checkpoint %s: path too long", o->checkpoint_dir);
+    if (!tr_mkdir_p(o->checkpoint_dir, err, errlen)) return false;
+    int64_t *order64 = malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    if (!order64) return tr_err(err, errlen, "out of memory saving %s", path);
+    for (int i = 0; i < n; i++) order64[i] = order[i];
+    int64_t ep = epoch, cfg[CFG_COUNT];
+    config_of(o, cfg);
+    mt_ckpt_rng rngs[2];
+    mt_ckpt_ints ints[3];
+    mt_checkpoint c;
+    describe(s, list, &ep, cfg, order64, n, rngs, ints, &c);
+    mt_status st = mt_checkpoint_save(path, &c);
+    free(order64);
+    if (st != MT_OK) return tr_err(err, errlen, "checkpoint: %s", mt_last_error());
+    return true;
+}
+
+bool tr_checkpoint_resume(tr_session *s, const train_opts *o, mt_params *list, int *order, int n,
+                          int *epoch, char *err, size_t errlen) {
+    char path[1200];
+    if (!tr_checkpoint_path(path, sizeof path, o->checkpoint_dir))
+        return tr_err(err, errlen, "--checkpoint %s: path too long", o->checkpoint_dir);
+    int64_t *order64 = malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    if (!order64) return tr_err(err, errlen, "out of memory loading %s", path);
+    int64_t ep = 0, cfg[CFG_COUNT] = {0}, want[CFG_COUNT];
+    config_of(o, want);
+    mt_ckpt_rng rngs[2];
+    mt_ckpt_ints ints[3];
+    mt_checkpoint c;
+    /* the generators load into copies that the run adopts only once the settings match (the
+     * caller stops on an error, so parameters loaded before the check do no harm) */
+    describe(s, list, &ep, cfg, order64, n, rngs, ints, &c);
+    mt_rng data = s->rng, dropout = *mt_ctx_rng(s->scratch);
+    rngs[0].rng = &data;
+    rngs[1].rng = &dropout;
+    mt_status st = mt_checkpoint_load(path, &c);
+    if (st != MT_OK) {
+        free(order64);
+        if (st == MT_ERR_SHAPE && strstr(mt_last_error(), "integer array order holds"))
+            return tr_err(err, errlen, "--resume: %s (a different --limit or data set?)",
+                          mt_last_error());
+        return tr_err(err, errlen, "--resume: %s", mt_last_error());
+    }
+    for (int k = 0; k < CFG_COUNT; k++)
+        if (cfg[k] != want[k]) {
+            free(order64);
+            return tr_err(err, errlen, "--resume: %s was written with %s %lld, this run has "
+                          "%lld; resume with the same settings", path, CFG_NAMES[k],
+                          (long long)cfg[k], (long long)want[k]);
+        }
+    bool bad = ep < 0 || ep > 1000000;
+    for (int i = 0; i < n && !bad; i++) bad = order64[i] < 0 || order64[i] >= n;
+    if (!bad)
+        for (int i = 0; i < n; i++) order[i] = (int)order64[i];
+    free(order64);
+    if (bad) return tr_err(err, errlen, "--resume: %s holds an impossible epoch or data order", path);
+    s->rng = data;
+    *mt_ctx_rng(s->scratch) = dropout;
+    *epoch = (int)ep;
+    return true;
+}
+
+bool tr_checkpoint_load_params(const char *dir, mt_params *list, char *err, size_t errlen) {
+    char path[1200];
+    if (!tr_checkpoint_path(path, sizeof path, dir))
+        return tr_err(err, errlen, "--checkpoint %s: path too long", dir);
+    mt_checkpoint c = {list, NULL, NULL, 0, NULL, 0};
+    if (mt_checkpoint_load(path, &c) != MT_OK)
+        return tr_err(err, errlen, "--eval: %s", mt_last_error());
+    return true;
+}
+
+void tr_print_confusion(const char *title, const int64_t *counts, int classes,
+                        const char *const *class_names) {
+    int64_t total = 0, hits = 0;
+    for (int t = 0; t < classes; t++)
+        for (int p = 0; p < classes; p++) {
+            total += counts[t * classes + p];
+            if (t == p) hits += counts[t * classes + p];
+        }
+    printf("%s: accuracy %lld/%lld (%.2f%%)\n", title, (long long)hits, (long long)total,
+           total ? 100.0 * (double)hits / (double)total : 0.0);
+    printf("confusion matrix (rows: true class, columns: predicted)\n%8s", "");
+    for (int p = 0; p < classes; p++) printf(" %7s", class_names[p]);
+    printf(" %7s\n", "recall");
+    for (int t = 0; t < classes; t++) {
+        int64_t row = 0;
+        printf("%8s", class_names[t]);
+        for (int p = 0; p < classes; p++) {
+            printf(" %7lld", (long long)counts[t * classes + p]);
+            row += counts[t * classes + p];
+        }
+        if (row) printf(" %6.2f%%\n", 100.0 * (double)counts[t * classes + t] / (double)row);
+        else printf(" %7s\n", "-");
     }
 }

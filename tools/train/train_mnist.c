@@ -39,7 +39,90 @@ static float *to_float(const idx_dataset *d, int64_t first, int64_t n, bool raw)
     return out;
 }
 
+/* The labels file beside an images file: MNIST's names differ in "images"/"labels" and
+ * "idx3"/"idx1" (train-images-idx3-ubyte, train-labels-idx1-ubyte). */
+static bool labels_beside(const char *images, char *out, size_t n) {
+    const char *base = strrchr(images, '/');
+    base = base ? base + 1 : images;
+    const char *at = strstr(base, "images");
+    if (!at || strlen(images) >= n) return false;
+    snprintf(out, n, "%s", images);
+    memcpy(out + (at - images), "labels", 6);
+    char *idx3 = strstr(out + (base - images), "idx3");
+    if (idx3) idx3[3] = '1';
+    return true;
+}
+
+/* --eval FILE: the checkpoint's parameters on FILE's images, in eval mode (no dropout). */
+static bool eval_mnist(const train_opts *o, char *err, size_t errlen) {
+    char labels[1200];
+    if (!labels_beside(o->eval_file, labels, sizeof labels))
+        return tr_err(err, errlen, "--eval %s: expected an images IDX file with \"images\" in "
+                      "its name (its labels file has \"labels\" there instead)", o->eval_file);
+    if (!tr_file_exists(labels))
+        return tr_err(err, errlen, "--eval %s: no labels file %s beside it", o->eval_file, labels);
+    idx_dataset set = {0};
+    mnist_model model = {0};
+    tr_session sess = {0};
+    float *x = NULL, *logp = NULL;
+    bool ok = false;
+    if (!idx_load_dataset(o->eval_file, labels, MNIST_CLASSES, &set, err, errlen)) goto done;
+    if (set.rows % 4 || set.cols % 4) {
+        tr_err(err, errlen, "%s: images are %lldx%lld; the network needs sizes divisible by 4",
+               o->eval_file, (long long)set.rows, (long long)set.cols);
+        goto done;
+    }
+    if (!tr_session_open(&sess, o, err, errlen)) goto done;
+    if (mnist_model_init(&model, sess.params, (int)set.rows, (int)set.cols, false, &sess.rng) !=
+        MT_OK) {
+        tr_err(err, errlen, "model: %s", mt_last_error());
+        goto done;
+    }
+    if (!tr_checkpoint_load_params(o->checkpoint_dir, &model.params, err, errlen)) goto done;
+    /* pixels as the default run scales them, raw for a --preset minitorch checkpoint */
+    int h = (int)set.rows, w = (int)set.cols, chunk = 500;
+    x = to_float(&set, 0, set.n, o->preset_minitorch);
+    logp = malloc(sizeof(float) * (size_t)chunk * MNIST_CLASSES);
+    int64_t counts[MNIST_CLASSES * MNIST_CLASSES] = {0};
+    int pred[500];
+    if (!x || !logp) {
+        tr_err(err, errlen, "out of memory for %lld images", (long long)set.n);
+        goto done;
+    }
+    bool was = mt_set_grad_enabled(false);
+    for (int64_t at = 0; at < set.n; at += chunk) {
+        int b = (int)(set.n - at < chunk ? set.n - at : chunk);
+        mt_ctx_reset(sess.scratch);
+        mt_tensor *in = mt_from_array(sess.scratch, MT_SHAPE(b, 1, h, w),
+                                      x + (size_t)at * h * w);                    /* (b,1,h,w) */
+        mt_tensor *out = mnist_model_forward(sess.scratch, &model, in, false);    /* (b,10) */
+        if (!out || mt_to_host(out, logp) != MT_OK) {
+            mt_set_grad_enabled(was);
+            tr_err(err, errlen, "evaluation: %s", mt_last_error());
+            goto done;
+        }
+        argmax_rows(logp, b, MNIST_CLASSES, pred);
+        for (int i = 0; i < b; i++) counts[set.labels[at + i] * MNIST_CLASSES + pred[i]]++;
+    }
+    mt_set_grad_enabled(was);
+    static const char *const names[MNIST_CLASSES] = {"0", "1", "2", "3", "4",
+                                                     "5", "6", "7", "8", "9"};
+    char title[1400];
+    snprintf(title, sizeof title, "%s/%s on %s (%lld images)", o->checkpoint_dir,
+             TR_CHECKPOINT_FILE, o->eval_file, (long long)set.n);
+    tr_print_confusion(title, counts, MNIST_CLASSES, names);
+    ok = true;
+done:
+    free(x);
+    free(logp);
+    mnist_model_free(&model);
+    tr_session_close(&sess);
+    idx_dataset_free(&set);
+    return ok;
+}
+
 bool train_mnist(const train_opts *o, char *err, size_t errlen) {
+    if (o->eval_file) return eval_mnist(o, err, errlen);
     char dir[1024], paths[4][1100];
     if (o->data_dir) snprintf(dir, sizeof dir, "%s", o->data_dir);
     else snprintf(dir, sizeof dir, "%s/data/cache/%s", o->root, o->task);
@@ -99,6 +182,14 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
         goto done;
     }
     if (!tr_session_optim(&sess, o, &model.params, err, errlen)) goto done;
+    int first = 1;
+    if (o->resume) {
+        int done_epochs = 0;
+        if (!tr_checkpoint_resume(&sess, o, &model.params, order, (int)ntrain, &done_epochs, err,
+                                  errlen))
+            goto done;
+        first = done_epochs + 1;
+    }
     if (!report_open(&rep, o->out_dir, o->root, o->task,
                      "epoch,batches,train_loss,train_acc,valid_correct,valid_total,valid_acc,"
                      "train_seconds,examples_per_second,eval_seconds",
@@ -109,8 +200,11 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
                preset ? "training images 10000..10015" : "the test set", o->backend, o->optimizer,
                (double)o->lr, B, (unsigned long long)o->seed,
                preset ? ", preset minitorch" : "");
+    if (o->resume)
+        report_log(&rep, "# resumed from %s/%s after epoch %d", o->checkpoint_dir,
+                   TR_CHECKPOINT_FILE, first - 1);
 
-    for (int epoch = 1; epoch <= o->epochs; epoch++) {
+    for (int epoch = first; epoch <= o->epochs; epoch++) {
         if (!preset) tr_shuffle(order, (int)ntrain, &sess.rng);
         double t0 = tr_now(), eval_secs = 0, epoch_loss = 0, log_loss = 0;
         int64_t seen = 0, hits = 0;
@@ -177,10 +271,14 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
                        "time %.2f s/epoch %.0f examples/s (eval %.2f s)", epoch, mean_loss,
                        (long long)vc, (long long)nval, 100 * vacc, 100 * tacc, train_secs,
                        (double)seen / train_secs, eval_secs);
-        report_csv(&rep, "%d,%d,%.6f,%.6f,%lld,%lld,%.6f,%.3f,%.1f,%.3f", epoch, batches,
+        /* %.17g: the exact double, so a resumed run can be compared with an uninterrupted one */
+        report_csv(&rep, "%d,%d,%.17g,%.6f,%lld,%lld,%.6f,%.3f,%.1f,%.3f", epoch, batches,
                    mean_loss, tacc, (long long)vc, (long long)nval, vacc, train_secs,
                    (double)seen / train_secs, eval_secs);
         report_epoch(&rep, mean_loss, vacc);
+        if (o->checkpoint_dir && !tr_checkpoint_save(&sess, o, &model.params, epoch, order,
+                                                     (int)ntrain, err, errlen))
+            goto done;
     }
     if (!report_chart(&rep, o->task, err, errlen)) goto done;
     report_log(&rep, "# wrote log.txt, curves.csv and chart.svg in %s", rep.dir);

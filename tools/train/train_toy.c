@@ -45,15 +45,24 @@ bool train_toy(const train_opts *o, char *err, size_t errlen) {
         goto done;
     }
     if (!tr_session_optim(&sess, o, &list, err, errlen)) goto done;
+    int first = 1;
+    if (o->resume) {
+        int done_epochs = 0;
+        if (!tr_checkpoint_resume(&sess, o, &list, NULL, 0, &done_epochs, err, errlen)) goto done;
+        first = done_epochs + 1;
+    }
     if (!report_open(&rep, o->out_dir, o->root, "toy", "epoch,loss,correct,total,seconds", err,
                      errlen))
         goto done;
     report_log(&rep, "# toy %s: %d points, backend %s, %s lr %g, seed %llu", toy_name(kind), d.n,
                o->backend, o->optimizer, (double)o->lr, (unsigned long long)o->seed);
+    if (o->resume)
+        report_log(&rep, "# resumed from %s/%s after epoch %d", o->checkpoint_dir,
+                   TR_CHECKPOINT_FILE, first - 1);
     float y[TOY_POINTS], p[TOY_POINTS];
     mt_to_host(d.y, y);
     double t0 = tr_now();
-    for (int epoch = 1; epoch <= o->epochs; epoch++) {
+    for (int epoch = first; epoch <= o->epochs; epoch++) {
         mt_ctx_reset(sess.scratch);
         mt_params_zero_grad(&list);
         mt_tensor *prob = toy_forward(sess.scratch, &net, d.x);
@@ -77,6 +86,9 @@ bool train_toy(const train_opts *o, char *err, size_t errlen) {
             report_csv(&rep, "%d,%.6f,%d,%d,%.4f", epoch, (double)lv * d.n, correct, d.n,
                        tr_now() - t0);
         }
+        if (o->checkpoint_dir &&
+            !tr_checkpoint_save(&sess, o, &list, epoch, NULL, 0, err, errlen))
+            goto done;
     }
     report_log(&rep, "# %.3f s for %d epochs; wrote %s/log.txt and %s/curves.csv", tr_now() - t0,
                o->epochs, rep.dir, rep.dir);

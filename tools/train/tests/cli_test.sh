@@ -33,6 +33,11 @@ expect 2 "--preset" -- mnist --preset pytorch
 expect 2 "needs a value" -- mnist --seed
 expect 2 "no backend named 'gpu9'" -- mnist --backend gpu9
 expect 0 "usage: ./train" -- --help
+expect 2 "--resume needs --checkpoint" -- toy --resume
+expect 2 "--eval needs --checkpoint" -- mnist --eval x-images-idx3-ubyte
+expect 2 "--eval is for mnist" -- toy --eval f --checkpoint d
+expect 2 "pick one" -- mnist --eval f --checkpoint d --resume
+expect 1 "checkpoint.mtckpt: cannot open" -- toy --epochs 2 --checkpoint "$tmp/none" --resume --out "$tmp/r"
 expect 1 "data/fetch.sh mnist" -- mnist --epochs 1
 expect 1 "data/fetch.sh fashion-mnist" -- fashion-mnist
 expect 1 "data/fetch.sh sst2" -- sst2 --data "$tmp/root"

@@ -1,0 +1,289 @@
+/* --checkpoint / --resume / --eval through the trainers themselves: a run of N epochs and a run of
+ * k epochs resumed for the rest end with byte-identical checkpoints (parameters, optimizer state,
+ * generators, data order) and the same per-epoch losses, bit for bit; broken and mismatched
+ * checkpoints are refused with the file named; --eval scores a checkpoint. Small generated
+ * MNIST-shaped data (8x8 images), so it runs in a second. */
+#include "check.h"
+#include "fixture.h"
+#include "report.h"
+#include "train.h"
+#include "train_common.h"
+#include "util.h"
+
+#include <string.h>
+
+#define SIDE 8
+
+/* An IDX file of unsigned bytes: 0 0 0x08 ndim, big-endian dims, the bytes. */
+static const char *write_idx(const char *name, int ndim, const int *dims, const uint8_t *v) {
+    size_t n = 1;
+    for (int d = 0; d < ndim; d++) n *= (size_t)dims[d];
+    uint8_t *buf = malloc(4 + 4 * (size_t)ndim + n);
+    buf[0] = buf[1] = 0;
+    buf[2] = 0x08;
+    buf[3] = (uint8_t)ndim;
+    for (int d = 0; d < ndim; d++)
+        for (int k = 0; k < 4; k++) buf[4 + 4 * d + k] = (uint8_t)(dims[d] >> (24 - 8 * k));
+    memcpy(buf + 4 + 4 * ndim, v, n);
+    const char *p = fixture_write(name, buf, 4 + 4 * (size_t)ndim + n);
+    free(buf);
+    return p;
+}
+
+/* Images whose label is which quadrant is bright, plus noise: learnable, not trivial. */
+static void write_set(const char *prefix, int n, uint64_t seed) {
+    mt_rng r;
+    mt_rng_seed(&r, seed);
+    uint8_t *img = malloc((size_t)n * SIDE * SIDE), *lab = malloc((size_t)n);
+    for (int i = 0; i < n; i++) {
+        lab[i] = (uint8_t)(mt_rng_next(&r) % 4);
+        for (int y = 0; y < SIDE; y++)
+            for (int x = 0; x < SIDE; x++) {
+                int q = (y >= SIDE / 2) * 2 + (x >= SIDE / 2);
+                int v = (q == lab[i] ? 160 : 20) + (int)(mt_rng_next(&r) % 90);
+                img[(size_t)i * SIDE * SIDE + y * SIDE + x] = (uint8_t)v;
+            }
+    }
+    char name[64];
+    snprintf(name, sizeof name, "%s-images-idx3-ubyte", prefix);
+    write_idx(name, 3, (int[]){n, SIDE, SIDE}, img);
+    snprintf(name, sizeof name, "%s-labels-idx1-ubyte", prefix);
+    write_idx(name, 1, (int[]){n}, lab);
+    free(img);
+    free(lab);
+}
+
+static char *slurp(const char *path, size_t *n) {
+    uint8_t *d = NULL;
+    char err[TR_ERR_LEN];
+    if (!tr_read_file(path, &d, n, err, sizeof err)) return NULL;
+    return (char *)d;
+}
+
+static bool same_file(const char *a, const char *b) {
+    size_t na = 0, nb = 0;
+    char *x = slurp(a, &na), *y = slurp(b, &nb);
+    bool same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* Column col (0-based) of the CSV row for epoch `epoch`, as text, into out. */
+static bool csv_field(const char *dir, int epoch, int col, char *out, size_t n) {
+    char path[300];
+    snprintf(path, sizeof path, "%s/curves.csv", dir);
+    size_t len;
+    char *text = slurp(path, &len);
+    bool found = false;
+    for (char *line = text ? strtok(text, "\n") : NULL; line && !found; line = strtok(NULL, "\n")) {
+        if (atoi(line) != epoch || line[0] < '0' || line[0] > '9') continue;
+        char *f = line;
+        for (int c = 0; c < col && f; c++) f = strchr(f, ',') ? strchr(f, ',') + 1 : NULL;
+        if (f) {
+            size_t k = strcspn(f, ",");
+            snprintf(out, n, "%.*s", (int)(k < n ? k : n - 1), f);
+            found = true;
+        }
+    }
+    free(text);
+    return found;
+}
+
+static train_opts base_opts(const char *task, const char *sub) {
+    static char outs[16][200];
+    static int next;
+    char *out = outs[next++ % 16];
+    snprintf(out, sizeof outs[0], "%s/out-%s", fixture_tmpdir(), sub);
+    train_opts o = {0};
+    o.task = task;
+    o.backend = mt_backend_by_name("openmp") ? "openmp" : "naive";
+    mt_clear_error();
+    o.optimizer = "sgd";
+    o.dataset = "xor";
+    o.epochs = 3;
+    o.lr = 0.05f;
+    o.batch = 8;
+    o.seed = 7;
+    o.root = fixture_tmpdir();
+    o.data_dir = fixture_tmpdir();
+    o.out_dir = out;
+    return o;
+}
+
+static void ckpt_dir(char *out, size_t n, const char *name) {
+    snprintf(out, n, "%s/%s", fixture_tmpdir(), name);
+}
+
+static void test_mnist_resume(const char *optimizer) {
+    char full[200], part[200], a[300], b[300], err[TR_ERR_LEN] = "";
+    char sub_full[32], sub_part[32], sub_res[32];
+    snprintf(sub_full, sizeof sub_full, "full-%s", optimizer);
+    snprintf(sub_part, sizeof sub_part, "part-%s", optimizer);
+    snprintf(sub_res, sizeof sub_res, "res-%s", optimizer);
+    ckpt_dir(full, sizeof full, sub_full);
+    ckpt_dir(part, sizeof part, sub_part);
+    tr_checkpoint_path(a, sizeof a, full);
+    tr_checkpoint_path(b, sizeof b, part);
+
+    train_opts o = base_opts("mnist", sub_full);
+    o.optimizer = optimizer;
+    if (!strcmp(optimizer, "adam")) o.lr = 0.003f;
+    o.checkpoint_dir = full;
+    CHECK(train_mnist(&o, err, sizeof err), "mnist %s: 3 epochs: %s", optimizer, err);
+
+    train_opts p = base_opts("mnist", sub_part);
+    p.optimizer = o.optimizer;
+    p.lr = o.lr;
+    p.checkpoint_dir = part;
+    p.epochs = 1;
+    CHECK(train_mnist(&p, err, sizeof err), "mnist %s: 1 epoch: %s", optimizer, err);
+    CHECK(!same_file(a, b), "mnist %s: after 1 and 3 epochs the checkpoints differ", optimizer);
+    train_opts r = p;
+    r.out_dir = base_opts("mnist", sub_res).out_dir;
+    r.epochs = 3;
+    r.resume = true;
+    CHECK(train_mnist(&r, err, sizeof err), "mnist %s: resume for 2 more: %s", optimizer, err);
+    CHECK(same_file(a, b), "mnist %s: 3 epochs and 1 + resumed 2 end in byte-identical "
+          "checkpoints", optimizer);
+    for (int epoch = 2; epoch <= 3; epoch++) {
+        char l1[64] = "", l2[64] = "";
+        bool f1 = csv_field(o.out_dir, epoch, 2, l1, sizeof l1);
+        bool f2 = csv_field(r.out_dir, epoch, 2, l2, sizeof l2);
+        CHECK(f1 && f2 && strcmp(l1, l2) == 0, "mnist %s epoch %d: loss %s uninterrupted, %s "
+              "resumed (bit for bit)", optimizer, epoch, l1, l2);
+    }
+    char l1[64] = "";
+    CHECK(!csv_field(r.out_dir, 1, 2, l1, sizeof l1), "mnist %s: the resumed run starts at "
+          "epoch 2", optimizer);
+}
+
+static void expect_fail(bool ok, const char *err, const char *n1, const char *n2,
+                        const char *what) {
+    CHECK(!ok && strstr(err, n1) && (!n2 || strstr(err, n2)), "%s: expected an error with "
+          "\"%s\"%s%s, got %s", what, n1, n2 ? " and " : "", n2 ? n2 : "", ok ? "success" : err);
+}
+
+static void test_mnist_refusals(void) {
+    char part[200], path[300], err[TR_ERR_LEN] = "";
+    ckpt_dir(part, sizeof part, "part-sgd");
+    tr_checkpoint_path(path, sizeof path, part);
+    train_opts r = base_opts("mnist", "refused");
+    r.checkpoint_dir = part;
+    r.resume = true;
+    r.epochs = 4;
+
+    train_opts x = r;
+    x.batch = 4;
+    expect_fail(train_mnist(&x, err, sizeof err), err, "--batch 8, this run has 4", path,
+                "another --batch");
+    x = r;
+    x.optimizer = "adam";
+    expect_fail(train_mnist(&x, err, sizeof err), err, "adam", path, "another optimizer");
+    x = r;
+    x.lr = 0.5f;
+    expect_fail(train_mnist(&x, err, sizeof err), err, "lr is", path, "another --lr");
+    x = r;
+    x.limit = 20;
+    expect_fail(train_mnist(&x, err, sizeof err), err, "--limit", path, "another --limit");
+    char empty[200];
+    ckpt_dir(empty, sizeof empty, "nothing-here");
+    x = r;
+    x.checkpoint_dir = empty;
+    expect_fail(train_mnist(&x, err, sizeof err), err, "cannot open", empty, "no checkpoint");
+
+    size_t n;
+    char *d = slurp(path, &n);
+    CHECK(d != NULL, "read %s", path);
+    if (!d) return;
+    char cut[200], cutpath[300];
+    ckpt_dir(cut, sizeof cut, "cut");
+    tr_checkpoint_path(cutpath, sizeof cutpath, cut);
+    tr_mkdir_p(cut, err, sizeof err);
+    FILE *f = fopen(cutpath, "wb");
+    fwrite(d, 1, n - 100, f);
+    fclose(f);
+    x = r;
+    x.checkpoint_dir = cut;
+    expect_fail(train_mnist(&x, err, sizeof err), err, "truncated", cutpath, "truncated");
+    d[n / 2] ^= 1;
+    f = fopen(cutpath, "wb");
+    fwrite(d, 1, n, f);
+    fclose(f);
+    expect_fail(train_mnist(&x, err, sizeof err), err, "checksum", cutpath, "corrupt");
+    free(d);
+
+    /* the toy network's checkpoint is not an MNIST network's */
+    char toy[200];
+    ckpt_dir(toy, sizeof toy, "toy-full");
+    x = r;
+    x.checkpoint_dir = toy;
+    expect_fail(train_mnist(&x, err, sizeof err), err, "parameters in the file, the model has",
+                NULL, "another model");
+}
+
+static void test_toy_resume(void) {
+    char full[200], part[200], a[300], b[300], err[TR_ERR_LEN] = "";
+    ckpt_dir(full, sizeof full, "toy-full");
+    ckpt_dir(part, sizeof part, "toy-part");
+    tr_checkpoint_path(a, sizeof a, full);
+    tr_checkpoint_path(b, sizeof b, part);
+    train_opts o = base_opts("toy", "toy-full");
+    o.optimizer = "adam";
+    o.epochs = 30;
+    o.checkpoint_dir = full;
+    CHECK(train_toy(&o, err, sizeof err), "toy 30 epochs: %s", err);
+    train_opts p = base_opts("toy", "toy-part");
+    p.optimizer = "adam";
+    p.epochs = 13;
+    p.checkpoint_dir = part;
+    CHECK(train_toy(&p, err, sizeof err), "toy 13 epochs: %s", err);
+    p.out_dir = base_opts("toy", "toy-res").out_dir;
+    p.epochs = 30;
+    p.resume = true;
+    CHECK(train_toy(&p, err, sizeof err), "toy resume to 30: %s", err);
+    CHECK(same_file(a, b), "toy: 30 epochs and 13 + resumed 17 end in byte-identical checkpoints");
+    char l1[64] = "", l2[64] = "";
+    CHECK(csv_field(o.out_dir, 30, 1, l1, sizeof l1) && csv_field(p.out_dir, 30, 1, l2, sizeof l2) &&
+              strcmp(l1, l2) == 0,
+          "toy: epoch 30 loss %s and %s", l1, l2);
+}
+
+static void test_mnist_eval(void) {
+    char part[200], err[TR_ERR_LEN] = "", images[300];
+    ckpt_dir(part, sizeof part, "full-sgd");
+    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte", fixture_tmpdir());
+    train_opts e = base_opts("mnist", "eval");
+    e.checkpoint_dir = part;
+    e.eval_file = images;
+    CHECK(train_mnist(&e, err, sizeof err), "--eval on the test file: %s", err);
+    e.eval_file = fixture_write("odd-name", "x", 1);
+    expect_fail(train_mnist(&e, err, sizeof err), err, "\"images\"", NULL, "eval: not images");
+    /* 12x12 images make fc1 (72,64) where the checkpoint has (32,64) */
+    mt_rng r;
+    mt_rng_seed(&r, 1);
+    uint8_t img[4 * 144], lab[4] = {0, 1, 2, 3};
+    for (int i = 0; i < 4 * 144; i++) img[i] = (uint8_t)mt_rng_next(&r);
+    write_idx("big-images-idx3-ubyte", 3, (int[]){4, 12, 12}, img);
+    write_idx("big-labels-idx1-ubyte", 1, (int[]){4}, lab);
+    snprintf(images, sizeof images, "%s/big-images-idx3-ubyte", fixture_tmpdir());
+    e.eval_file = images;
+    expect_fail(train_mnist(&e, err, sizeof err), err, "fc1.weight has shape (32, 64) in the file",
+                "(72, 64) in the model", "eval: other image size");
+}
+
+int main(void) {
+    write_set("train", 48, 1);
+    write_set("t10k", 24, 2);
+    test_toy_resume();
+    test_mnist_resume("sgd");
+    test_mnist_resume("adam");
+    test_mnist_refusals();
+    test_mnist_eval();
+    /* leave nothing behind: the fixture folder holds folders of run outputs */
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'/*", fixture_tmpdir());
+    if (system(cmd) != 0) fprintf(stderr, "could not empty %s\n", fixture_tmpdir());
+    fixture_cleanup(NULL, 0);
+    return check_summary("train_resume");
+}

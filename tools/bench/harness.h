@@ -77,6 +77,9 @@ void bench_run_torch(bench_run *run, const char *script_dir);
  * cores busy than it was given; returns how many it flagged (also run->implausible). */
 double bench_fma_peak_gflops(void);
 int bench_flag_implausible(bench_run *run);
+/* What ./bench calls after the timings: bench_flag_implausible with the peak measured again (up to
+ * four times while anything is flagged, the highest kept), printing what stays flagged. */
+int bench_check_plausible(bench_run *run);
 
 /* The report: reports/<bench>-<timestamp>.md and .svg, and the index README.md. */
 int bench_write_report(const bench_run *run);

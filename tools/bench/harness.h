@@ -72,7 +72,8 @@ void bench_execute(bench_run *run);
 /* Runs tools/bench/torch_baseline.py for the torch columns when `import torch` works. */
 void bench_run_torch(bench_run *run, const char *script_dir);
 
-/* peak.c: one core's float32 FMA throughput in GFLOP/s (a calibrated loop, best of five), and the
+/* peak.c: one core's float32 FMA throughput in GFLOP/s (a calibrated loop, the best of 60 windows
+ * of about 1 ms), and the
  * check that flags every result faster than its threads x that peak, or a baseline that kept more
  * cores busy than it was given; returns how many it flagged (also run->implausible). */
 double bench_fma_peak_gflops(void);

@@ -66,10 +66,13 @@ static double fma_loop(long iters, float *sink) {
 
 double bench_fma_peak_gflops(void) {
     float sink = 0;
-    long iters = 1 << 16;
-    while (fma_loop(iters, &sink) < 0.02 && iters < (1L << 30)) iters *= 2;
+    long iters = 1 << 10;
+    while (fma_loop(iters, &sink) < 1e-3 && iters < (1L << 30)) iters *= 2;
+    /* Many windows of about a millisecond, the best kept: on a shared machine a timed benchmark
+     * run can fall in a slice where it has the core alone, so the peak must be measured the same
+     * way, or honest results look faster than the machine. */
     double best = 0;
-    for (int r = 0; r < 5; r++) { /* the best of five: interference only slows a run down */
+    for (int r = 0; r < 60; r++) {
         double dt = fma_loop(iters, &sink);
         double gflops = 2.0 * LANES * CHAINS * (double)iters / dt / 1e9;
         if (gflops > best) best = gflops;

@@ -304,7 +304,7 @@ int bench_write_report(const bench_run *run) {
     fprintf(f, "- Compiler: %s; build type %s; flags `%s`\n", MT_BENCH_COMPILER,
             MT_BENCH_BUILD_TYPE, MT_BENCH_FLAGS);
     fprintf(f, "- float32 FMA peak: %.1f GFLOP/s per core, measured by a calibrated loop before "
-               "and after the timings (the best of 5 each, the highest kept); a result above 1.25 x its threads x this is flagged "
+               "and after the timings (the best of 60 windows of about 1 ms each, the highest kept); a result above 1.25 x its threads x this is flagged "
                "IMPLAUSIBLE\n", run->peak_gflops);
     fprintf(f, "- OpenBLAS: %s\n", bench_openblas_config());
     if (run->torch_status[0] && strcmp(run->torch_status, "ok") != 0)

@@ -2,7 +2,6 @@
  * errors and the memory API on the host. See cuda_sim.h for what it simulates and why. */
 #include "cuda_sim.h"
 
-#include <ucontext.h>
 
 #include <atomic>
 #include <cstdarg>
@@ -23,6 +22,50 @@
 #endif
 #ifdef MT_SIM_ASAN
 #include <sanitizer/common_interface_defs.h>
+#endif
+
+/* ------------------------------------------------------------------ context switching
+ * A thread of a simulated block is a stack and a saved stack pointer. On x86-64 the switch is a
+ * few instructions (callee-saved registers and the FP control words pushed, stack pointers
+ * swapped): swapcontext would also save the signal mask with a system call on every switch, which
+ * made it two thirds of the simulator's time. Elsewhere, or with MT_SIM_UCONTEXT defined,
+ * ucontext does the same job more slowly. */
+#if defined(__x86_64__) && !defined(MT_SIM_UCONTEXT)
+#define MT_SIM_ASM_SWITCH 1
+extern "C" void mt_sim_switch(void **save_sp, void *load_sp);
+/* Saves rbp, rbx, r12-r15, MXCSR and the x87 control word on the current stack, stores the stack
+ * pointer in *save_sp (rdi), continues on load_sp (rsi) by popping the same frame, and returns
+ * into whatever that stack was switched away from (or, for a new thread, into its entry). */
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl mt_sim_switch\n"
+        ".hidden mt_sim_switch\n"
+        ".type mt_sim_switch, @function\n"
+        "mt_sim_switch:\n"
+        "    pushq %rbp\n"
+        "    pushq %rbx\n"
+        "    pushq %r12\n"
+        "    pushq %r13\n"
+        "    pushq %r14\n"
+        "    pushq %r15\n"
+        "    subq $8, %rsp\n"
+        "    stmxcsr (%rsp)\n"
+        "    fnstcw 4(%rsp)\n"
+        "    movq %rsp, (%rdi)\n"
+        "    movq %rsi, %rsp\n"
+        "    ldmxcsr (%rsp)\n"
+        "    fldcw 4(%rsp)\n"
+        "    addq $8, %rsp\n"
+        "    popq %r15\n"
+        "    popq %r14\n"
+        "    popq %r13\n"
+        "    popq %r12\n"
+        "    popq %rbx\n"
+        "    popq %rbp\n"
+        "    ret\n"
+        ".size mt_sim_switch, .-mt_sim_switch\n");
+#else
+#include <ucontext.h>
 #endif
 
 namespace mt_sim {
@@ -46,8 +89,25 @@ std::unordered_map<const void *, int> g_uses_barrier;
 
 enum fiber_state { READY, AT_BARRIER, DONE };
 
+/* Where a suspended thread (or the scheduler) resumes. */
+struct context {
+#ifdef MT_SIM_ASM_SWITCH
+    void *sp;
+#else
+    ucontext_t uc;
+#endif
+};
+
+void switch_context(context *from, context *to) {
+#ifdef MT_SIM_ASM_SWITCH
+    mt_sim_switch(&from->sp, to->sp);
+#else
+    swapcontext(&from->uc, &to->uc);
+#endif
+}
+
 struct fiber {
-    ucontext_t ctx;
+    context ctx;
     fiber_state state;
     uint3 idx;
     int shared_calls; /* how many __shared__ declarations this thread has passed */
@@ -72,7 +132,7 @@ struct launch {
     char message[512];
     std::vector<fiber> fibers;
     fiber *current;
-    ucontext_t scheduler;
+    context scheduler;
     std::vector<shared_block> shared;
     size_t shared_bytes;
     int direct_shared_calls;
@@ -132,14 +192,12 @@ void switch_to_scheduler(launch *L, fiber *f, bool finished) {
     __sanitizer_start_switch_fiber(finished ? nullptr : &f->fake_stack, L->sched_stack_bottom,
                                    L->sched_stack_size);
 #endif
-    if (finished) {
-        setcontext(&L->scheduler);
-    } else {
-        swapcontext(&f->ctx, &L->scheduler);
+    switch_context(&f->ctx, &L->scheduler); /* a finished thread is never resumed */
 #ifdef MT_SIM_ASAN
-        __sanitizer_finish_switch_fiber(f->fake_stack, nullptr, nullptr);
+    if (!finished) __sanitizer_finish_switch_fiber(f->fake_stack, nullptr, nullptr);
+#else
+    (void)finished;
 #endif
-    }
 }
 
 void fiber_entry() {
@@ -161,23 +219,46 @@ void resume(launch *L, fiber *f, char *stack) {
 #else
     (void)stack;
 #endif
-    swapcontext(&L->scheduler, &f->ctx);
+    switch_context(&L->scheduler, &f->ctx);
 #ifdef MT_SIM_ASAN
     __sanitizer_finish_switch_fiber(save, &L->sched_stack_bottom, &L->sched_stack_size);
 #endif
 }
 
+/* A new thread's context: its first switch enters fiber_entry on its own stack. */
+#ifdef MT_SIM_ASM_SWITCH
+void init_fiber(fiber *f, unsigned t, char *stack) {
+    f->state = READY;
+    f->idx = unflatten(t, block_dim);
+    /* The frame mt_sim_switch pops, from the top of a 16-byte aligned stack down: a null return
+     * address for fiber_entry (which never returns; the call ABI wants rsp = 8 mod 16 at entry),
+     * fiber_entry as the address `ret` jumps to, six callee-saved registers, the control words. */
+    uintptr_t top = ((uintptr_t)stack + kStackBytes) & ~(uintptr_t)15;
+    void **sp = reinterpret_cast<void **>(top);
+    *--sp = nullptr;
+    *--sp = reinterpret_cast<void *>(&fiber_entry);
+    for (int r = 0; r < 6; r++) *--sp = nullptr;
+    uint32_t mxcsr;
+    uint16_t fpcw;
+    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+    __asm__ volatile("fnstcw %0" : "=m"(fpcw));
+    uint64_t words = mxcsr | (uint64_t)fpcw << 32;
+    *--sp = reinterpret_cast<void *>(words);
+    f->ctx.sp = sp;
+}
+#else
 /* Apart from its caller's loop: getcontext returns twice as far as the compiler knows, which
  * would put the loop's variables at risk. */
 __attribute__((noinline)) void init_fiber(fiber *f, unsigned t, char *stack) {
     f->state = READY;
     f->idx = unflatten(t, block_dim);
-    getcontext(&f->ctx);
-    f->ctx.uc_stack.ss_sp = stack;
-    f->ctx.uc_stack.ss_size = kStackBytes;
-    f->ctx.uc_link = nullptr;
-    makecontext(&f->ctx, fiber_entry, 0);
+    getcontext(&f->ctx.uc);
+    f->ctx.uc.uc_stack.ss_sp = stack;
+    f->ctx.uc.uc_stack.ss_size = kStackBytes;
+    f->ctx.uc.uc_link = nullptr;
+    makecontext(&f->ctx.uc, fiber_entry, 0);
 }
+#endif
 
 void free_shared(launch *L) {
     for (auto &s : L->shared) std::free(s.base);

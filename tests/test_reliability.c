@@ -10,6 +10,10 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
+/* ASan aborts on an allocation larger than it supports, where malloc returns NULL: the engine's
+ * own answer to a huge allocation (MT_ERR_OOM) is what is tested here. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
 #endif
 
 /* The call failed, with `status` and a message naming both needles (needle2 may be NULL). */
@@ -52,6 +56,19 @@ static void test_overflowing_shapes(void) {
                        MT_ERR_SHAPE, "view", "(4611686018427387905, 4)", "view (4,) as huge");
         expect_failure(mt_view(ctx, x, MT_SHAPE(-2, -2)) == NULL, MT_ERR_SHAPE, "view", ">= 1",
                        "view (4,) as (-2, -2)");
+
+        /* broadcasting (2^40, 1) against (1, 2^40): inputs that are stride-0 views of one
+         * element, an output of 2^80 elements */
+        mt_tensor *one = mt_ones(ctx, MT_SHAPE(1, 1));
+        mt_tensor *tall = mt_tensor_alias(ctx, one), *wide = mt_tensor_alias(ctx, one);
+        if (tall && wide) {
+            tall->shape[0] = wide->shape[1] = INT64_C(1) << 40;
+            tall->strides[0] = wide->strides[1] = 0;
+            expect_failure(mt_add(ctx, tall, wide) == NULL, MT_ERR_SHAPE, "add",
+                           "(1099511627776, 1099511627776)", "broadcast to 2^80 elements");
+            expect_failure(mt_matmul(ctx, tall, wide) == NULL, MT_ERR_SHAPE, "matmul",
+                           "(1099511627776, 1099511627776)", "matmul (2^40, 1) @ (1, 2^40)");
+        }
 
         /* PyTorch-style padding 2^30 - 1 on both axes: a (2^31 + 2)^2 output, over 2^64 bytes */
         mt_tensor *in = mt_ones(ctx, MT_SHAPE(1, 1, 4, 4)), *w = mt_ones(ctx, MT_SHAPE(1, 1, 1, 1));

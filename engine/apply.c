@@ -14,7 +14,8 @@ static mt_status run(mt_op op, mt_tensor *out, const mt_tensor *a, const mt_tens
 
 static mt_status check_into(const char *what, mt_tensor *out, const mt_tensor *a,
                             const mt_tensor *b) {
-    if (!out || !a) return mt_fail(MT_ERR_ARG, "%s: NULL tensor", what);
+    if (!out) return mt_null_status(what, "output tensor");
+    if (!a) return mt_null_status(what, "input tensor");
     MT_TRY(mt_check_same_backend(what, out, a));
     if (b) MT_TRY(mt_check_same_backend(what, out, b));
     mt_tensor view;
@@ -29,20 +30,22 @@ mt_status mt_apply_map_into(mt_tensor *out, mt_op op, const mt_tensor *a) {
 }
 
 mt_status mt_apply_zip_into(mt_tensor *out, mt_op op, const mt_tensor *a, const mt_tensor *b) {
-    if (!b) return mt_fail(MT_ERR_ARG, "%s: NULL tensor", mt_op_name(op));
+    if (!b) return mt_null_status(mt_op_name(op), "second input tensor");
     MT_TRY(check_into(mt_op_name(op), out, a, b));
     return run(op, out, a, b, 0);
 }
 
 mt_tensor *mt_apply_map(mt_ctx *ctx, mt_op op, const mt_tensor *a) {
-    if (!a) return NULL;
-    mt_tensor *out = mt_tensor_alloc(ctx, mt_tensor_backend(a), a->ndim, a->shape);
+    if (!a) return mt_null_arg(mt_op_name(op), "input tensor");
+    mt_tensor *out = mt_tensor_alloc_for(mt_op_name(op), ctx, mt_tensor_backend(a), a->ndim,
+                                         a->shape);
     if (!out || run(op, out, a, NULL, 0) != MT_OK) return NULL;
     return out;
 }
 
 mt_tensor *mt_apply_zip(mt_ctx *ctx, mt_op op, const mt_tensor *a, const mt_tensor *b) {
-    if (!a || !b) return NULL;
+    if (!a) return mt_null_arg(mt_op_name(op), "first input tensor");
+    if (!b) return mt_null_arg(mt_op_name(op), "second input tensor");
     if (mt_check_same_backend(mt_op_name(op), a, b) != MT_OK) return NULL;
     int n;
     int64_t shape[MT_MAX_DIMS];
@@ -52,18 +55,19 @@ mt_tensor *mt_apply_zip(mt_ctx *ctx, mt_op op, const mt_tensor *a, const mt_tens
         snprintf(msg, sizeof msg, "%s", mt_last_error());
         return mt_fail_null(MT_ERR_SHAPE, "%s: %s", mt_op_name(op), msg);
     }
-    mt_tensor *out = mt_tensor_alloc(ctx, mt_tensor_backend(a), n, shape);
+    mt_tensor *out = mt_tensor_alloc_for(mt_op_name(op), ctx, mt_tensor_backend(a), n, shape);
     if (!out || run(op, out, a, b, 0) != MT_OK) return NULL;
     return out;
 }
 
 mt_tensor *mt_apply_reduce(mt_ctx *ctx, mt_op op, const mt_tensor *a, int dim) {
-    if (!a) return NULL;
+    if (!a) return mt_null_arg(mt_op_name(op), "input tensor");
     if (mt_check_dim(a, &dim) != MT_OK) return NULL;
     int64_t shape[MT_MAX_DIMS];
     memcpy(shape, a->shape, sizeof shape);
     shape[dim] = 1;
-    mt_tensor *out = mt_tensor_alloc(ctx, mt_tensor_backend(a), a->ndim, shape);
+    mt_tensor *out = mt_tensor_alloc_for(mt_op_name(op), ctx, mt_tensor_backend(a), a->ndim,
+                                         shape);
     if (!out || run(op, out, a, NULL, dim) != MT_OK) return NULL;
     return out;
 }
@@ -81,15 +85,17 @@ mt_status mt_check_dim_for(const char *opname, const mt_tensor *t, int *dim) {
 }
 
 mt_tensor *mt_apply_along_dim(mt_ctx *ctx, mt_op op, const mt_tensor *a, int dim) {
-    if (!a) return NULL;
+    if (!a) return mt_null_arg(mt_op_name(op), "input tensor");
     if (mt_check_dim_for(mt_op_name(op), a, &dim) != MT_OK) return NULL;
-    mt_tensor *out = mt_tensor_alloc(ctx, mt_tensor_backend(a), a->ndim, a->shape);
+    mt_tensor *out = mt_tensor_alloc_for(mt_op_name(op), ctx, mt_tensor_backend(a), a->ndim,
+                                         a->shape);
     if (!out || run(op, out, a, NULL, dim) != MT_OK) return NULL;
     return out;
 }
 
 mt_tensor *mt_apply_matmul(mt_ctx *ctx, const mt_tensor *a, const mt_tensor *b) {
-    if (!a || !b) return NULL;
+    if (!a) return mt_null_arg("matmul", "first input tensor");
+    if (!b) return mt_null_arg("matmul", "second input tensor");
     if (mt_check_same_backend("matmul", a, b) != MT_OK) return NULL;
     char sa[MT_SHAPE_STR_LEN], sb[MT_SHAPE_STR_LEN];
     if (a->ndim < 2 || b->ndim < 2 || a->shape[a->ndim - 1] != b->shape[b->ndim - 2])
@@ -106,7 +112,7 @@ mt_tensor *mt_apply_matmul(mt_ctx *ctx, const mt_tensor *a, const mt_tensor *b) 
     if (nb + 2 > MT_MAX_DIMS) return mt_fail_null(MT_ERR_SHAPE, "matmul: too many dims");
     shape[nb] = a->shape[a->ndim - 2];
     shape[nb + 1] = b->shape[b->ndim - 1];
-    mt_tensor *out = mt_tensor_alloc(ctx, mt_tensor_backend(a), nb + 2, shape);
+    mt_tensor *out = mt_tensor_alloc_for("matmul", ctx, mt_tensor_backend(a), nb + 2, shape);
     if (!out || run(MT_OP_MATMUL, out, a, b, 0) != MT_OK) return NULL;
     return out;
 }

@@ -17,7 +17,7 @@ bool mt_set_grad_enabled(bool enabled) {
 bool mt_grad_enabled(void) { return !grad_disabled; }
 
 mt_status mt_requires_grad(mt_tensor *t, bool on) {
-    if (!t) return mt_fail(MT_ERR_ARG, "mt_requires_grad: NULL tensor");
+    if (!t) return mt_null_status("mt_requires_grad", "tensor");
     if (t->node && !on)
         return mt_fail(MT_ERR_STATE, "mt_requires_grad: cannot turn off gradients of a non-leaf "
                                      "(use mt_detach)");
@@ -26,7 +26,8 @@ mt_status mt_requires_grad(mt_tensor *t, bool on) {
 }
 
 mt_tensor *mt_detach(mt_ctx *ctx, mt_tensor *t) {
-    if (!t) return NULL;
+    if (!t) return mt_null_arg("mt_detach", "tensor");
+    if (!ctx) return mt_null_arg("mt_detach", "ctx");
     return mt_tensor_alias(ctx, t);
 }
 
@@ -36,7 +37,7 @@ mt_tensor *mt_record(mt_ctx *ctx, mt_tensor *out, const mt_function *fn, mt_tens
     if (!out) return NULL;
     bool any = false;
     for (int i = 0; i < ninputs; i++) {
-        if (!inputs[i]) return NULL;
+        if (!inputs[i]) return mt_null_arg(fn->name, "input");
         any |= inputs[i]->requires_grad;
     }
     if (grad_disabled || !any) return out;
@@ -128,6 +129,8 @@ static mt_status topological_order(mt_tensor *out, mt_tensor ***order_out, int *
         mt_node *node = f->t->node;
         if (f->next_input < node->ninputs) {
             mt_tensor *in = node->inputs[f->next_input++];
+            /* a stale input's node is no longer trustworthy: stop before following it */
+            if (mt_check_live("backward", in) != MT_OK) goto stale;
             if (in->node && in->visit_mark != mark) {
                 in->visit_mark = mark;
                 if (depth == stack_cap) {
@@ -163,6 +166,10 @@ oom:
     free(order);
     free(stack);
     return mt_fail(MT_ERR_OOM, "backward: out of memory");
+stale:
+    free(order);
+    free(stack);
+    return mt_last_status();
 }
 
 static mt_status run_backward(mt_ctx *ctx, mt_tensor **order, int count) {
@@ -184,7 +191,11 @@ static mt_status run_backward(mt_ctx *ctx, mt_tensor **order, int count) {
 }
 
 mt_status mt_backward(mt_ctx *ctx, mt_tensor *out, mt_tensor *grad) {
-    if (!ctx || !out) return mt_fail(MT_ERR_ARG, "backward: NULL argument");
+    if (!out) return mt_null_status("backward", "output tensor");
+    if (!ctx) return mt_null_status("backward", "ctx");
+    /* the graph hangs off out and its inputs: a stale one points into reused memory */
+    MT_TRY(mt_check_live("backward", out));
+    if (grad) MT_TRY(mt_check_live("backward", grad));
     if (!out->requires_grad)
         return mt_fail(MT_ERR_STATE, "backward: the tensor does not require a gradient (no input "
                                      "had requires_grad set, or it was made under no_grad)");
@@ -223,7 +234,7 @@ mt_status mt_backward(mt_ctx *ctx, mt_tensor *out, mt_tensor *grad) {
 }
 
 mt_status mt_zero_grad(mt_tensor *t) {
-    if (!t) return mt_fail(MT_ERR_ARG, "mt_zero_grad: NULL tensor");
+    if (!t) return mt_null_status("mt_zero_grad", "tensor");
     if (!t->grad) return MT_OK;
     /* the zero scalar comes from the grad's own context, so repeated calls reuse one tensor */
     static const float zero = 0.0f;

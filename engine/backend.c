@@ -57,6 +57,7 @@ const mt_backend *mt_backend_at(int i) {
 }
 
 const mt_backend *mt_backend_by_name(const char *name) {
+    if (!name) return mt_null_arg("mt_backend_by_name", "name");
     for (int i = 0; i < mt_backend_count(); i++)
         if (name && strcmp(registry[i]->name, name) == 0) return registry[i];
     return mt_fail_null(MT_ERR_ARG, "no backend named '%s' in this build", name ? name : "(null)");
@@ -90,7 +91,7 @@ bool mt_backend_available(const mt_backend *b, char *reason, size_t len) {
 }
 
 mt_status mt_backend_synchronize(const mt_backend *b) {
-    if (!b) return mt_fail(MT_ERR_ARG, "mt_backend_synchronize: NULL backend");
+    if (!b) return mt_null_status("mt_backend_synchronize", "backend");
     return b->synchronize ? b->synchronize() : MT_OK;
 }
 
@@ -98,7 +99,15 @@ bool mt_backend_supports(const mt_backend *b, mt_op op) {
     return b && op >= 0 && op < MT_OP_COUNT && b->kernels[op] != NULL;
 }
 
+/* Every kernel call of every op, forward, backward and optimizer update, passes here with all of
+ * its tensors: the one place where a tensor from before a context reset is sure to be seen before
+ * its memory is read or written. */
 mt_status mt_run_kernel(const mt_backend *b, const mt_kernel_args *args) {
+    if (!args) return mt_null_status("mt_run_kernel", "args");
+    const char *op = mt_op_name(args->op);
+    if (!args->out) return mt_null_status(op, "output tensor");
+    MT_TRY(mt_check_live(op, args->out));
+    for (int i = 0; i < args->nsrc && i < 3; i++) MT_TRY(mt_check_live(op, args->src[i]));
     if (!mt_backend_supports(b, args->op))
         return mt_fail(MT_ERR_UNSUPPORTED, "backend '%s' does not support op '%s'",
                        mt_backend_name(b), mt_op_name(args->op));

@@ -101,7 +101,13 @@ static mt_status conv_check(const conv_kind *kind, const mt_tensor *input, const
             out_shape[2 + a] = size[a];
             continue;
         }
-        int64_t padded_size = size[a] + 2 * pad[a];
+        /* pad is an int, but the size is any int64: the padded size may not fit */
+        int64_t padded_size;
+        if (__builtin_add_overflow(size[a], 2 * pad[a], &padded_size))
+            return mt_fail(MT_ERR_SHAPE,
+                           "%s: input %s padded by %s has more than %" PRId64
+                           " positions along an axis",
+                           name, si, axes_str(kind->nsp, pad, s1, sizeof s1), INT64_MAX);
         if (kernel[a] > padded_size) {
             int64_t padded_sizes[2];
             for (int b = 0; b < kind->nsp; b++) padded_sizes[b] = size[b] + 2 * pad[b];
@@ -127,7 +133,8 @@ static mt_status conv_check(const conv_kind *kind, const mt_tensor *input, const
 /* Allocates a contiguous (ndim, shape) tensor on a's backend and runs op on (a, b) into it. */
 static mt_tensor *conv_run(mt_ctx *ctx, mt_op op, int ndim, const int64_t *shape,
                            const mt_tensor *a, const mt_tensor *b, const mt_op_params *params) {
-    mt_tensor *out = mt_tensor_alloc(ctx, mt_tensor_backend(a), ndim, shape);
+    if (!a || !b) return mt_null_arg(mt_op_name(op), "input tensor");
+    mt_tensor *out = mt_tensor_alloc_for(mt_op_name(op), ctx, mt_tensor_backend(a), ndim, shape);
     if (!out) return NULL;
     mt_kernel_args args = {.op = op, .out = out, .src = {a, b, NULL}, .nsrc = 2,
                            .params = *params};
@@ -171,7 +178,8 @@ static mt_status conv2d_backward(mt_ctx *ctx, const mt_node *n, mt_tensor *g, mt
 
 static mt_tensor *conv(const conv_kind *kind, mt_ctx *ctx, mt_tensor *input, mt_tensor *weight,
                        const mt_conv_opts *opts) {
-    if (!input || !weight) return NULL;
+    if (!input) return mt_null_arg(kind->name, "input");
+    if (!weight) return mt_null_arg(kind->name, "weight");
     mt_op_params params;
     int64_t shape[4];
     if (conv_check(kind, input, weight, opts, &params, shape) != MT_OK) return NULL;

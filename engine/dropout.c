@@ -9,8 +9,8 @@ _Static_assert(sizeof(((mt_node *)0)->iparams) >= sizeof(uint64_t),
                "the dropout seed is kept in a node's iparams");
 
 static mt_tensor *run_dropout(mt_ctx *ctx, const mt_tensor *a, float rate, uint64_t seed) {
-    if (!a) return NULL;
-    mt_tensor *out = mt_tensor_alloc(ctx, mt_tensor_backend(a), a->ndim, a->shape);
+    if (!a) return mt_null_arg("dropout", "input");
+    mt_tensor *out = mt_tensor_alloc_for("dropout", ctx, mt_tensor_backend(a), a->ndim, a->shape);
     if (!out) return NULL;
     mt_kernel_args args = {.op = MT_OP_DROPOUT, .out = out, .src = {a, NULL, NULL}, .nsrc = 1};
     args.params.rate = rate;
@@ -28,12 +28,12 @@ static mt_status dropout_backward(mt_ctx *ctx, const mt_node *n, mt_tensor *g, m
 static const mt_function DROPOUT_FN = {"dropout", dropout_backward};
 
 mt_tensor *mt_dropout(mt_ctx *ctx, mt_tensor *a, float rate, bool training) {
-    if (!a) return NULL;
+    if (!a) return mt_null_arg("dropout", "input");
     /* written so that a NaN rate fails too */
     if (!(rate >= 0.0f && rate <= 1.0f))
         return mt_fail_null(MT_ERR_ARG, "dropout: rate must be in [0, 1], got %g", (double)rate);
     if (!training || rate == 0.0f) return a;
-    if (!ctx) return mt_fail_null(MT_ERR_ARG, "dropout: NULL context");
+    if (!ctx) return mt_null_arg("dropout", "ctx");
     uint64_t seed = mt_rng_next(mt_ctx_rng(ctx));
     mt_tensor *out = run_dropout(ctx, a, rate, seed);
     mt_node *node = NULL;

@@ -48,3 +48,13 @@ void *mt_fail_null(mt_status s, const char *fmt, ...) {
     va_end(ap);
     return NULL;
 }
+
+void *mt_null_arg(const char *fn, const char *arg) {
+    mt_null_status(fn, arg);
+    return NULL;
+}
+
+mt_status mt_null_status(const char *fn, const char *arg) {
+    if (last_status == MT_OK) mt_fail(MT_ERR_ARG, "%s: %s is NULL", fn, arg);
+    return last_status;
+}

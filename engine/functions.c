@@ -88,13 +88,22 @@ mt_tensor *mt_mul(mt_ctx *ctx, mt_tensor *a, mt_tensor *b) {
     return record2(ctx, mt_apply_zip(ctx, MT_OP_MUL, a, b), &MUL_FN, a, b);
 }
 
-mt_tensor *mt_sub(mt_ctx *ctx, mt_tensor *a, mt_tensor *b) { return mt_add(ctx, a, mt_neg(ctx, b)); }
-mt_tensor *mt_div(mt_ctx *ctx, mt_tensor *a, mt_tensor *b) { return mt_mul(ctx, a, mt_inv(ctx, b)); }
+/* Composite ops check their own arguments so that a NULL is reported under their name. */
+mt_tensor *mt_sub(mt_ctx *ctx, mt_tensor *a, mt_tensor *b) {
+    if (!a || !b) return mt_null_arg("sub", a ? "second input" : "first input");
+    return mt_add(ctx, a, mt_neg(ctx, b));
+}
+mt_tensor *mt_div(mt_ctx *ctx, mt_tensor *a, mt_tensor *b) {
+    if (!a || !b) return mt_null_arg("div", a ? "second input" : "first input");
+    return mt_mul(ctx, a, mt_inv(ctx, b));
+}
 mt_tensor *mt_add_scalar(mt_ctx *ctx, mt_tensor *a, float s) {
-    return a ? mt_add(ctx, a, mt_scalar_on(ctx, mt_tensor_backend(a), s)) : NULL;
+    if (!a) return mt_null_arg("add_scalar", "input");
+    return mt_add(ctx, a, mt_scalar_on(ctx, mt_tensor_backend(a), s));
 }
 mt_tensor *mt_mul_scalar(mt_ctx *ctx, mt_tensor *a, float s) {
-    return a ? mt_mul(ctx, a, mt_scalar_on(ctx, mt_tensor_backend(a), s)) : NULL;
+    if (!a) return mt_null_arg("mul_scalar", "input");
+    return mt_mul(ctx, a, mt_scalar_on(ctx, mt_tensor_backend(a), s));
 }
 
 /* Comparisons are piecewise constant: their gradient is zero, so they record no history. */
@@ -125,7 +134,7 @@ mt_tensor *mt_sum(mt_ctx *ctx, mt_tensor *a, int dim) {
 }
 
 mt_tensor *mt_sum_all(mt_ctx *ctx, mt_tensor *a) {
-    if (!a) return NULL;
+    if (!a) return mt_null_arg("sum_all", "input");
     /* MiniTorch: contiguous().view(size).sum(0) */
     mt_tensor *flat = mt_view(ctx, mt_is_contiguous(a) ? a : mt_contiguous(ctx, a), 1,
                               (const int64_t[]){mt_numel(a)});
@@ -133,12 +142,13 @@ mt_tensor *mt_sum_all(mt_ctx *ctx, mt_tensor *a) {
 }
 
 mt_tensor *mt_mean(mt_ctx *ctx, mt_tensor *a, int dim) {
-    if (!a || mt_check_dim(a, &dim) != MT_OK) return NULL;
+    if (!a) return mt_null_arg("mean", "input");
+    if (mt_check_dim(a, &dim) != MT_OK) return NULL;
     return mt_mul_scalar(ctx, mt_sum(ctx, a, dim), 1.0f / (float)a->shape[dim]);
 }
 
 mt_tensor *mt_mean_all(mt_ctx *ctx, mt_tensor *a) {
-    if (!a) return NULL;
+    if (!a) return mt_null_arg("mean_all", "input");
     return mt_mul_scalar(ctx, mt_sum_all(ctx, a), 1.0f / (float)mt_numel(a));
 }
 
@@ -156,8 +166,8 @@ static mt_status permute_backward(mt_ctx *ctx, const mt_node *n, mt_tensor *g, m
 static const mt_function PERMUTE_FN = {"permute", permute_backward};
 
 mt_tensor *mt_permute(mt_ctx *ctx, mt_tensor *a, const int *order) {
-    if (!a) return NULL;
-    if (!order) return mt_fail_null(MT_ERR_ARG, "permute: NULL order");
+    if (!a) return mt_null_arg("permute", "input");
+    if (!order) return mt_null_arg("permute", "order");
     bool seen[MT_MAX_DIMS] = {false};
     for (int d = 0; d < a->ndim; d++) {
         if (order[d] < 0 || order[d] >= a->ndim || seen[order[d]]) {
@@ -183,7 +193,7 @@ mt_tensor *mt_permute(mt_ctx *ctx, mt_tensor *a, const int *order) {
 }
 
 mt_tensor *mt_transpose(mt_ctx *ctx, mt_tensor *a) {
-    if (!a) return NULL;
+    if (!a) return mt_null_arg("transpose", "input");
     if (a->ndim < 2) return mt_fail_null(MT_ERR_SHAPE, "transpose needs at least 2 dims");
     int order[MT_MAX_DIMS];
     for (int d = 0; d < a->ndim; d++) order[d] = d;
@@ -201,17 +211,30 @@ static mt_status view_backward(mt_ctx *ctx, const mt_node *n, mt_tensor *g, mt_t
 static const mt_function VIEW_FN = {"view", view_backward};
 
 mt_tensor *mt_view(mt_ctx *ctx, mt_tensor *a, int ndim, const int64_t *shape) {
-    if (!a) return NULL;
+    if (!a) return mt_null_arg("view", "input");
+    if (!shape) return mt_null_arg("view", "shape");
     char sa[MT_SHAPE_STR_LEN], sb[MT_SHAPE_STR_LEN];
-    if (!shape || ndim < 1 || ndim > MT_MAX_DIMS)
+    if (ndim < 1 || ndim > MT_MAX_DIMS)
         return mt_fail_null(MT_ERR_SHAPE, "view: need 1 to %d dims, got %d", MT_MAX_DIMS, ndim);
     if (!mt_is_contiguous(a))
         return mt_fail_null(MT_ERR_ARG,
                             "view: tensor of shape %s is not contiguous; call mt_contiguous() "
                             "first",
                             mt_shape_str(a->ndim, a->shape, sa, sizeof sa));
+    /* a wrapped product could equal the element count: ((1 << 62) + 1, 4) "has" 4 */
     int64_t n = 1;
-    for (int d = 0; d < ndim; d++) n *= shape[d] > 0 ? shape[d] : 0;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 1)
+            return mt_fail_null(MT_ERR_SHAPE, "view: cannot view shape %s as %s: sizes must be >= 1",
+                                mt_shape_str(a->ndim, a->shape, sa, sizeof sa),
+                                mt_shape_str(ndim, shape, sb, sizeof sb));
+        if (__builtin_mul_overflow(n, shape[d], &n))
+            return mt_fail_null(MT_ERR_SHAPE,
+                                "view: cannot view shape %s as %s: that shape has more than "
+                                "%lld elements",
+                                mt_shape_str(a->ndim, a->shape, sa, sizeof sa),
+                                mt_shape_str(ndim, shape, sb, sizeof sb), (long long)INT64_MAX);
+    }
     if (n != mt_numel(a))
         return mt_fail_null(MT_ERR_SHAPE, "view: cannot view shape %s (%lld elements) as %s",
                             mt_shape_str(a->ndim, a->shape, sa, sizeof sa),

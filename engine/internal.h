@@ -16,6 +16,11 @@
 /* mt_fail (kernel_iface.h) records the error for mt_last_error() and returns s, so callers write
  * `return mt_fail(...)`; mt_fail_null is the same for functions that return a tensor. */
 void *mt_fail_null(mt_status s, const char *fmt, ...) MT_PRINTF(2, 3);
+/* The API's rule for a NULL argument (minitorch.h): the call fails, keeping the error already
+ * recorded on this thread (the one that produced the NULL) or, when there is none, recording
+ * MT_ERR_ARG "<fn>: <arg> is NULL". mt_null_arg returns NULL, mt_null_status the recorded status. */
+void *mt_null_arg(const char *fn, const char *arg);
+mt_status mt_null_status(const char *fn, const char *arg);
 
 #define MT_TRY(expr)                      \
     do {                                  \
@@ -68,6 +73,11 @@ extern const mt_backend mt_naive_backend;
 mt_status mt_run_kernel(const mt_backend *b, const mt_kernel_args *args);
 
 /* ------------------------------------------------------------------ contexts */
+/* Memory for tensor and storage headers: kept intact for a few resets after its generation so
+ * that a stale tensor can still be recognised (context.c explains the rotation). */
+void *mt_ctx_alloc_header(mt_ctx *ctx, size_t bytes);
+/* How many times ctx has been reset; tensors and storage record it when made (0 for NULL). */
+uint64_t mt_ctx_generation(const mt_ctx *ctx);
 void **mt_ctx_backend_state(mt_ctx *ctx, const mt_backend *b);
 /* A one-element constant on backend b, made once per context (until its reset). */
 mt_tensor *mt_ctx_cached_scalar(mt_ctx *ctx, const mt_backend *b, float value);
@@ -75,6 +85,12 @@ mt_tensor *mt_ctx_cached_scalar(mt_ctx *ctx, const mt_backend *b, float value);
 /* ------------------------------------------------------------------ tensors */
 /* A contiguous tensor of this shape on backend b, owned by ctx; storage uninitialised. */
 mt_tensor *mt_tensor_alloc(mt_ctx *ctx, const mt_backend *b, int ndim, const int64_t *shape);
+/* The same, with errors (a shape too large to count or to hold) naming the op that wanted it. */
+mt_tensor *mt_tensor_alloc_for(const char *opname, mt_ctx *ctx, const mt_backend *b, int ndim,
+                               const int64_t *shape);
+/* MT_ERR_STATE naming opname when t (its header or its storage) was made before a reset of the
+ * context that owns it: its memory now belongs to newer tensors. */
+mt_status mt_check_live(const char *opname, const mt_tensor *t);
 /* A one-element tensor holding value on backend b (scalar operands, optimizer constants). */
 mt_tensor *mt_scalar_on(mt_ctx *ctx, const mt_backend *b, float value);
 /* A header sharing a's storage (shape/strides copied), owned by ctx. */

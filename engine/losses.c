@@ -9,8 +9,9 @@
 #define BCE_HI (1.0f - 1e-7f)
 
 mt_tensor *mt_nll_loss(mt_ctx *ctx, mt_tensor *logprobs, mt_tensor *targets) {
-    if (!logprobs || !targets) return NULL;
-    if (!ctx) return mt_fail_null(MT_ERR_ARG, "mt_nll_loss: NULL context");
+    if (!logprobs) return mt_null_arg("mt_nll_loss", "logprobs");
+    if (!targets) return mt_null_arg("mt_nll_loss", "targets");
+    if (!ctx) return mt_null_arg("mt_nll_loss", "ctx");
     if (logprobs->ndim != 2 || !mt_same_shape(logprobs, targets)) {
         char sl[MT_SHAPE_STR_LEN], st[MT_SHAPE_STR_LEN];
         return mt_fail_null(MT_ERR_SHAPE,
@@ -33,8 +34,9 @@ static mt_tensor *clamp(mt_ctx *ctx, mt_tensor *p, float lo, float hi) {
 }
 
 mt_tensor *mt_bce_loss(mt_ctx *ctx, mt_tensor *probs, mt_tensor *targets) {
-    if (!probs || !targets) return NULL;
-    if (!ctx) return mt_fail_null(MT_ERR_ARG, "mt_bce_loss: NULL context");
+    if (!probs) return mt_null_arg("mt_bce_loss", "probs");
+    if (!targets) return mt_null_arg("mt_bce_loss", "targets");
+    if (!ctx) return mt_null_arg("mt_bce_loss", "ctx");
     if (probs->ndim != 1 || !mt_same_shape(probs, targets)) {
         char sp[MT_SHAPE_STR_LEN], st[MT_SHAPE_STR_LEN];
         bool column = probs->ndim == 2 && probs->shape[1] == 1; /* a linear(H, 1) output */

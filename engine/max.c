@@ -12,7 +12,7 @@ static mt_status max_backward(mt_ctx *ctx, const mt_node *n, mt_tensor *g, mt_te
 static const mt_function MAX_FN = {"max", max_backward};
 
 mt_tensor *mt_max(mt_ctx *ctx, mt_tensor *a, int dim) {
-    if (!a) return NULL;
+    if (!a) return mt_null_arg("max", "input");
     if (mt_check_dim_for("max", a, &dim) != MT_OK) return NULL;
     mt_tensor *out = mt_apply_reduce(ctx, MT_OP_MAX, a, dim);
     mt_node *node = NULL;

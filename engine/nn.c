@@ -33,7 +33,8 @@ static mt_tensor *uniform_param(mt_ctx *ctx, mt_params *list, const char *prefix
 
 mt_status mt_linear_init(mt_linear *layer, mt_ctx *ctx, mt_params *list, const char *name,
                          int in_features, int out_features, mt_rng *rng) {
-    if (!layer || !ctx) return mt_fail(MT_ERR_ARG, "mt_linear_init: NULL layer or context");
+    if (!layer) return mt_null_status("mt_linear_init", "layer");
+    if (!ctx) return mt_null_status("mt_linear_init", "ctx");
     if (!name) name = "linear";
     if (in_features < 1 || out_features < 1)
         return mt_fail(MT_ERR_ARG,
@@ -59,9 +60,10 @@ mt_status mt_linear_init(mt_linear *layer, mt_ctx *ctx, mt_params *list, const c
 }
 
 mt_tensor *mt_linear_forward(mt_ctx *ctx, const mt_linear *layer, mt_tensor *x) {
-    if (!x) return NULL;
-    if (!ctx || !layer || !layer->weight || !layer->bias)
-        return mt_fail_null(MT_ERR_ARG, "mt_linear_forward: NULL context or uninitialised layer");
+    if (!x) return mt_null_arg("mt_linear_forward", "x");
+    if (!ctx) return mt_null_arg("mt_linear_forward", "ctx");
+    if (!layer || !layer->weight || !layer->bias)
+        return mt_null_arg("mt_linear_forward", "layer (or its weight or bias)");
     int64_t in = layer->weight->shape[0];
     if (x->ndim != 2 || x->shape[1] != in) {
         char s[MT_SHAPE_STR_LEN];
@@ -81,7 +83,8 @@ mt_tensor *mt_linear_forward(mt_ctx *ctx, const mt_linear *layer, mt_tensor *x) 
 static mt_status conv_layer_init(mt_conv_layer *layer, mt_ctx *ctx, mt_params *list,
                                  const char *name, int in_channels, int out_channels, int nk,
                                  const int *kernel, mt_rng *rng) {
-    if (!layer || !ctx) return mt_fail(MT_ERR_ARG, "conv layer init: NULL layer or context");
+    if (!layer) return mt_null_status(nk == 1 ? "mt_conv1d_init" : "mt_conv2d_init", "layer");
+    if (!ctx) return mt_null_status(nk == 1 ? "mt_conv1d_init" : "mt_conv2d_init", "ctx");
     if (!name) name = nk == 1 ? "conv1d" : "conv2d";
     int64_t fan_in = in_channels;
     for (int i = 0; i < nk; i++) {
@@ -122,15 +125,17 @@ mt_status mt_conv2d_init(mt_conv_layer *layer, mt_ctx *ctx, mt_params *list, con
 }
 
 mt_tensor *mt_conv1d_forward(mt_ctx *ctx, const mt_conv_layer *layer, mt_tensor *x) {
-    if (!x) return NULL;
-    if (!ctx || !layer || !layer->weight || !layer->bias)
-        return mt_fail_null(MT_ERR_ARG, "mt_conv1d_forward: NULL context or uninitialised layer");
+    if (!x) return mt_null_arg("mt_conv1d_forward", "x");
+    if (!ctx) return mt_null_arg("mt_conv1d_forward", "ctx");
+    if (!layer || !layer->weight || !layer->bias)
+        return mt_null_arg("mt_conv1d_forward", "layer (or its weight or bias)");
     return mt_add(ctx, mt_conv1d(ctx, x, layer->weight, &layer->opts), layer->bias);
 }
 
 mt_tensor *mt_conv2d_forward(mt_ctx *ctx, const mt_conv_layer *layer, mt_tensor *x) {
-    if (!x) return NULL;
-    if (!ctx || !layer || !layer->weight || !layer->bias)
-        return mt_fail_null(MT_ERR_ARG, "mt_conv2d_forward: NULL context or uninitialised layer");
+    if (!x) return mt_null_arg("mt_conv2d_forward", "x");
+    if (!ctx) return mt_null_arg("mt_conv2d_forward", "ctx");
+    if (!layer || !layer->weight || !layer->bias)
+        return mt_null_arg("mt_conv2d_forward", "layer (or its weight or bias)");
     return mt_add(ctx, mt_conv2d(ctx, x, layer->weight, &layer->opts), layer->bias);
 }

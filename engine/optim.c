@@ -5,13 +5,28 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+/* A parameter or its gradient from before a reset of their context: the update would write
+ * into memory that newer tensors own. Checked here too (the kernels check as well) so that the
+ * message names the parameter. */
+static mt_status check_param_live(const char *fn, const mt_params *list, int i) {
+    const mt_tensor *p = list->items[i];
+    if (mt_check_live(fn, p) == MT_OK && mt_check_live(fn, p->grad) == MT_OK) return MT_OK;
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s", mt_last_error());
+    return mt_fail(MT_ERR_STATE, "%s (parameter '%s' or its gradient)", msg,
+                   list->names && list->names[i] ? list->names[i] : "?");
+}
+
 mt_status mt_sgd_step(mt_ctx *scratch, mt_params *list, float lr) {
-    if (!scratch || !list) return mt_fail(MT_ERR_ARG, "mt_sgd_step: NULL argument");
+    if (!scratch) return mt_null_status("mt_sgd_step", "scratch");
+    if (!list) return mt_null_status("mt_sgd_step", "list");
     for (int i = 0; i < list->count; i++) {
         mt_tensor *p = list->items[i];
-        if (!p->grad) continue; /* a parameter the loss did not reach */
+        if (!p || !p->grad) continue; /* a parameter the loss did not reach */
+        MT_TRY(check_param_live("mt_sgd_step", list, i));
         mt_tensor *step = mt_apply_zip(scratch, MT_OP_MUL, p->grad,
                                        mt_ctx_cached_scalar(scratch, mt_tensor_backend(p), -lr));
         if (!step) return mt_last_status();
@@ -35,8 +50,9 @@ static mt_status check_beta(const char *fn, const char *what, float x) {
 
 static mt_status init_common(mt_optim *o, const char *fn, mt_ctx *state_ctx, mt_params *params,
                              float lr, float weight_decay) {
-    if (!o || !state_ctx || !params)
-        return mt_fail(MT_ERR_ARG, "%s: NULL optimizer, state context or parameter list", fn);
+    if (!o) return mt_null_status(fn, "optimizer");
+    if (!state_ctx) return mt_null_status(fn, "state_ctx");
+    if (!params) return mt_null_status(fn, "params");
     MT_TRY(check_nonneg(fn, "lr", lr));
     MT_TRY(check_nonneg(fn, "weight_decay", weight_decay));
     *o = (mt_optim){.params = params, .state_ctx = state_ctx, .lr = lr,
@@ -193,7 +209,8 @@ static mt_status adam_update(mt_optim *o, mt_ctx *scratch, int i, mt_tensor *p, 
 }
 
 mt_status mt_optim_step(mt_optim *o, mt_ctx *scratch) {
-    if (!o || !scratch) return mt_fail(MT_ERR_ARG, "mt_optim_step: NULL optimizer or scratch");
+    if (!o) return mt_null_status("mt_optim_step", "optimizer");
+    if (!scratch) return mt_null_status("mt_optim_step", "scratch");
     if (!o->params || !o->state_ctx)
         return mt_fail(MT_ERR_STATE, "mt_optim_step: optimizer not initialised (call "
                                      "mt_optim_sgd or mt_optim_adam first)");
@@ -205,6 +222,12 @@ mt_status mt_optim_step(mt_optim *o, mt_ctx *scratch) {
     for (int i = 0; i < o->params->count; i++) {
         mt_tensor *p = o->params->items[i];
         if (!p || !p->grad) continue; /* a parameter the loss did not reach */
+        MT_TRY(check_param_live("mt_optim_step", o->params, i));
+        /* state made in a state_ctx that was reset since: refused, not silently re-zeroed */
+        if (i < o->nstate) {
+            MT_TRY(mt_check_live("mt_optim_step (optimizer state)", o->state1[i]));
+            MT_TRY(mt_check_live("mt_optim_step (optimizer state)", o->state2[i]));
+        }
         if (c.backend != mt_tensor_backend(p))
             MT_TRY(make_consts(o, scratch, mt_tensor_backend(p), &c));
         mt_tensor *g = decayed_grad(o, scratch, p, &c);

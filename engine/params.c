@@ -4,7 +4,8 @@
 #include <stdlib.h>
 
 mt_status mt_params_add(mt_params *list, const char *name, mt_tensor *t) {
-    if (!list || !t) return mt_fail(MT_ERR_ARG, "mt_params_add: NULL argument");
+    if (!list) return mt_null_status("mt_params_add", "list");
+    if (!t) return mt_null_status("mt_params_add", "tensor");
     if (list->count == list->capacity) {
         int cap = list->capacity ? list->capacity * 2 : 16;
         mt_tensor **items = realloc(list->items, sizeof(*items) * (size_t)cap);
@@ -22,7 +23,8 @@ mt_status mt_params_add(mt_params *list, const char *name, mt_tensor *t) {
 }
 
 mt_tensor *mt_param_new(mt_ctx *ctx, mt_params *list, const char *name, mt_tensor *init) {
-    if (!ctx || !init) return NULL;
+    if (!init) return mt_null_arg("mt_param_new", "init");
+    if (!ctx) return mt_null_arg("mt_param_new", "ctx");
     /* a parameter is a leaf: a fresh contiguous copy, cut from any history the init had */
     bool was = mt_set_grad_enabled(false);
     mt_tensor *p = mt_apply_map(ctx, MT_OP_ID, init);
@@ -41,13 +43,14 @@ void mt_params_free(mt_params *list) {
 }
 
 int64_t mt_params_numel(const mt_params *list) {
+    if (!list) return 0;
     int64_t n = 0;
     for (int i = 0; i < list->count; i++) n += mt_numel(list->items[i]);
     return n;
 }
 
 mt_status mt_params_zero_grad(mt_params *list) {
-    if (!list) return mt_fail(MT_ERR_ARG, "mt_params_zero_grad: NULL list");
+    if (!list) return mt_null_status("mt_params_zero_grad", "list");
     for (int i = 0; i < list->count; i++) MT_TRY(mt_zero_grad(list->items[i]));
     return MT_OK;
 }

@@ -24,8 +24,8 @@ static mt_status check_pool_args(const char *op, const mt_tensor *x, int kh, int
 /* out (shape) <- op(a, b) with params.kernel = (kh, kw). */
 static mt_tensor *run_pool(mt_ctx *ctx, mt_op op, const int64_t *shape, const mt_tensor *a,
                            const mt_tensor *b, int kh, int kw) {
-    if (!a) return NULL;
-    mt_tensor *out = mt_tensor_alloc(ctx, mt_tensor_backend(a), 4, shape);
+    if (!a) return mt_null_arg(mt_op_name(op), "input tensor");
+    mt_tensor *out = mt_tensor_alloc_for(mt_op_name(op), ctx, mt_tensor_backend(a), 4, shape);
     if (!out) return NULL;
     mt_kernel_args args = {.op = op, .out = out, .src = {a, b, NULL}, .nsrc = b ? 2 : 1};
     args.params.kernel[0] = kh;
@@ -36,7 +36,7 @@ static mt_tensor *run_pool(mt_ctx *ctx, mt_op op, const int64_t *shape, const mt
 /* Checks the arguments and runs the forward kernel; the node keeps the kernel size. */
 static mt_tensor *pool_forward(mt_ctx *ctx, const char *name, mt_op op, const mt_function *fn,
                                mt_tensor *x, int kh, int kw) {
-    if (!x) return NULL;
+    if (!x) return mt_null_arg(name, "input");
     if (check_pool_args(name, x, kh, kw) != MT_OK) return NULL;
     const int64_t shape[4] = {x->shape[0], x->shape[1], x->shape[2] / kh, x->shape[3] / kw};
     mt_tensor *out = run_pool(ctx, op, shape, x, NULL, kh, kw);
@@ -74,7 +74,7 @@ mt_tensor *mt_maxpool2d(mt_ctx *ctx, mt_tensor *input, int kh, int kw) {
 /* MiniTorch's tile: contiguous -> view (B,C,nh,kh,nw,kw) -> permute (0,1,2,4,3,5) -> contiguous
  * -> view (B,C,nh,nw,kh*kw). The last dim lists each window's cells in row-major order. */
 mt_tensor *mt_tile(mt_ctx *ctx, mt_tensor *input, int kh, int kw) {
-    if (!input) return NULL;
+    if (!input) return mt_null_arg("tile", "input");
     if (check_pool_args("tile", input, kh, kw) != MT_OK) return NULL;
     const int64_t B = input->shape[0], C = input->shape[1];
     const int64_t nh = input->shape[2] / kh, nw = input->shape[3] / kw;

@@ -29,7 +29,7 @@ static const mt_function LOGSOFTMAX_FN = {"logsoftmax", logsoftmax_backward};
 
 static mt_tensor *softmax_like(mt_ctx *ctx, mt_op op, const mt_function *fn, mt_tensor *a,
                                int dim) {
-    if (!a) return NULL;
+    if (!a) return mt_null_arg(mt_op_name(op), "input");
     if (mt_check_dim_for(mt_op_name(op), a, &dim) != MT_OK) return NULL;
     mt_tensor *out = mt_apply_along_dim(ctx, op, a, dim);
     mt_node *node = NULL;

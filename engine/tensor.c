@@ -7,22 +7,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every tensor's element count fits int64 (shape_numel checks it when the tensor is made), so
+ * the product here cannot wrap. */
 int64_t mt_numel(const mt_tensor *t) {
+    if (!t) return 0;
     int64_t n = 1;
     for (int d = 0; d < t->ndim; d++) n *= t->shape[d];
     return n;
 }
 
-void mt_strides_for_shape(int ndim, const int64_t *shape, int64_t *strides) {
+/* The element count of a shape of sizes >= 1, false when it does not fit int64. */
+static bool shape_numel(int ndim, const int64_t *shape, int64_t *numel) {
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        if (__builtin_mul_overflow(n, shape[d], &n)) return false;
+    *numel = n;
+    return true;
+}
+
+mt_status mt_strides_for_shape(int ndim, const int64_t *shape, int64_t *strides) {
+    if (!shape || !strides) return mt_null_status("mt_strides_for_shape", "shape or strides");
     int64_t s = 1;
     for (int d = ndim - 1; d >= 0; d--) {
         strides[d] = s;
-        s *= shape[d];
+        /* the product past dim 0 is the element count, which must fit too */
+        if (__builtin_mul_overflow(s, shape[d], &s)) {
+            char buf[MT_SHAPE_STR_LEN];
+            return mt_fail(MT_ERR_SHAPE,
+                           "mt_strides_for_shape: shape %s has more than %" PRId64 " elements",
+                           mt_shape_str(ndim, shape, buf, sizeof buf), INT64_MAX);
+        }
     }
+    return MT_OK;
 }
 
 /* Contiguous means row-major with no gaps; size-1 dims may carry any stride. */
 bool mt_is_contiguous(const mt_tensor *t) {
+    if (!t) return false;
     int64_t expect = 1;
     for (int d = t->ndim - 1; d >= 0; d--) {
         if (t->shape[d] != 1 && t->strides[d] != expect) return false;
@@ -32,6 +53,7 @@ bool mt_is_contiguous(const mt_tensor *t) {
 }
 
 bool mt_same_shape(const mt_tensor *a, const mt_tensor *b) {
+    if (!a || !b) return false;
     if (a->ndim != b->ndim) return false;
     for (int d = 0; d < a->ndim; d++)
         if (a->shape[d] != b->shape[d]) return false;
@@ -39,6 +61,11 @@ bool mt_same_shape(const mt_tensor *a, const mt_tensor *b) {
 }
 
 const char *mt_shape_str(int ndim, const int64_t *shape, char *buf, size_t buflen) {
+    if (!buf || buflen == 0) return "";
+    if (!shape) {
+        snprintf(buf, buflen, "(null)");
+        return buf;
+    }
     size_t n = 0;
     n += (size_t)snprintf(buf + n, buflen - n, "(");
     for (int d = 0; d < ndim && n < buflen; d++)
@@ -50,6 +77,7 @@ const char *mt_shape_str(int ndim, const int64_t *shape, char *buf, size_t bufle
 
 mt_status mt_shape_broadcast(int na, const int64_t *a, int nb, const int64_t *b, int *nout,
                              int64_t *out) {
+    if (!a || !b || !nout || !out) return mt_null_status("mt_shape_broadcast", "an argument");
     int n = na > nb ? na : nb;
     if (n > MT_MAX_DIMS) return mt_fail(MT_ERR_SHAPE, "broadcast: more than %d dims", MT_MAX_DIMS);
     int64_t res[MT_MAX_DIMS];
@@ -75,37 +103,82 @@ mt_status mt_shape_broadcast(int na, const int64_t *a, int nb, const int64_t *b,
     return MT_OK;
 }
 
-static mt_status check_shape(int ndim, const int64_t *shape) {
+/* Checks a shape for a new tensor and gives its element count. Sizes are only bounded below, so
+ * their product is checked: a count that wraps would allocate a few floats for a huge shape. */
+static mt_status check_shape(const char *opname, int ndim, const int64_t *shape, int64_t *numel) {
     if (ndim < 1 || ndim > MT_MAX_DIMS)
-        return mt_fail(MT_ERR_SHAPE, "a tensor needs 1 to %d dims, got %d", MT_MAX_DIMS, ndim);
-    if (!shape) return mt_fail(MT_ERR_ARG, "NULL shape");
+        return mt_fail(MT_ERR_SHAPE, "%s: a tensor needs 1 to %d dims, got %d", opname,
+                       MT_MAX_DIMS, ndim);
+    if (!shape) return mt_null_status(opname, "shape");
     for (int d = 0; d < ndim; d++)
         if (shape[d] < 1)
-            return mt_fail(MT_ERR_SHAPE, "dim %d has size %" PRId64 ", sizes must be >= 1", d,
-                           shape[d]);
+            return mt_fail(MT_ERR_SHAPE, "%s: dim %d has size %" PRId64 ", sizes must be >= 1",
+                           opname, d, shape[d]);
+    char s[MT_SHAPE_STR_LEN];
+    if (!shape_numel(ndim, shape, numel))
+        return mt_fail(MT_ERR_SHAPE, "%s: shape %s has more than %" PRId64 " elements", opname,
+                       mt_shape_str(ndim, shape, s, sizeof s), INT64_MAX);
+    if (*numel > (int64_t)(PTRDIFF_MAX / (ptrdiff_t)sizeof(float)))
+        return mt_fail(MT_ERR_OOM,
+                       "%s: shape %s has %" PRId64 " elements, more bytes than memory can "
+                       "address",
+                       opname, mt_shape_str(ndim, shape, s, sizeof s), *numel);
     return MT_OK;
 }
 
-const mt_backend *mt_tensor_backend(const mt_tensor *t) { return t->storage->backend; }
+const mt_backend *mt_tensor_backend(const mt_tensor *t) {
+    return t && t->storage ? t->storage->backend : NULL;
+}
 
-mt_tensor *mt_tensor_alloc(mt_ctx *ctx, const mt_backend *b, int ndim, const int64_t *shape) {
-    if (!ctx) return mt_fail_null(MT_ERR_ARG, "NULL context");
-    if (check_shape(ndim, shape) != MT_OK) return NULL;
-    mt_tensor *t = mt_ctx_alloc(ctx, sizeof *t);
-    mt_storage *s = mt_ctx_alloc(ctx, sizeof *s);
+mt_tensor *mt_tensor_alloc_for(const char *opname, mt_ctx *ctx, const mt_backend *b, int ndim,
+                               const int64_t *shape) {
+    if (!ctx) return mt_null_arg(opname, "ctx");
+    if (!b) return mt_null_arg(opname, "backend");
+    int64_t numel = 0;
+    if (check_shape(opname, ndim, shape, &numel) != MT_OK) return NULL;
+    mt_tensor *t = mt_ctx_alloc_header(ctx, sizeof *t);
+    mt_storage *s = mt_ctx_alloc_header(ctx, sizeof *s);
     if (!t || !s) return NULL;
     memset(t, 0, sizeof *t);
     t->ndim = ndim;
     memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
     mt_strides_for_shape(ndim, shape, t->strides);
     t->ctx = ctx;
+    t->generation = mt_ctx_generation(ctx);
     s->backend = b;
-    s->size = mt_numel(t);
-    size_t bytes = (size_t)s->size * sizeof(float);
+    s->size = numel;
+    s->ctx = ctx;
+    s->generation = t->generation;
+    size_t bytes = (size_t)numel * sizeof(float);
     s->data = b->storage_alloc ? b->storage_alloc(ctx, bytes) : mt_ctx_alloc(ctx, bytes);
-    if (!s->data) return NULL;
+    if (!s->data) {
+        char sh[MT_SHAPE_STR_LEN], msg[400];
+        snprintf(msg, sizeof msg, "%s", mt_last_error());
+        return mt_fail_null(mt_last_status() == MT_OK ? MT_ERR_OOM : mt_last_status(),
+                            "%s: cannot allocate shape %s (%zu bytes): %s", opname,
+                            mt_shape_str(ndim, shape, sh, sizeof sh), bytes, msg);
+    }
     t->storage = s;
     return t;
+}
+
+mt_tensor *mt_tensor_alloc(mt_ctx *ctx, const mt_backend *b, int ndim, const int64_t *shape) {
+    return mt_tensor_alloc_for("tensor", ctx, b, ndim, shape);
+}
+
+mt_status mt_check_live(const char *opname, const mt_tensor *t) {
+    if (!t) return MT_OK;
+    const mt_storage *s = t->storage;
+    bool header_stale = t->ctx && t->generation != mt_ctx_generation(t->ctx);
+    bool storage_stale = s && s->ctx && s->generation != mt_ctx_generation(s->ctx);
+    if (!header_stale && !storage_stale) return MT_OK;
+    char sh[MT_SHAPE_STR_LEN];
+    return mt_fail(MT_ERR_STATE,
+                   "%s: a tensor of shape %s was made before its context was reset (generation "
+                   "%" PRIu64 ", now %" PRIu64 "); tensors do not survive mt_ctx_reset",
+                   opname, mt_shape_str(t->ndim, t->shape, sh, sizeof sh),
+                   header_stale ? t->generation : s->generation,
+                   mt_ctx_generation(header_stale ? t->ctx : s->ctx));
 }
 
 mt_tensor *mt_scalar_on(mt_ctx *ctx, const mt_backend *b, float value) {
@@ -115,10 +188,12 @@ mt_tensor *mt_scalar_on(mt_ctx *ctx, const mt_backend *b, float value) {
 }
 
 mt_tensor *mt_tensor_alias(mt_ctx *ctx, const mt_tensor *a) {
-    mt_tensor *t = mt_ctx_alloc(ctx, sizeof *t);
+    if (!a) return mt_null_arg("alias", "tensor");
+    mt_tensor *t = mt_ctx_alloc_header(ctx, sizeof *t);
     if (!t) return NULL;
     *t = *a;
     t->ctx = ctx;
+    t->generation = mt_ctx_generation(ctx);
     t->requires_grad = false;
     t->grad = NULL;
     t->node = NULL;
@@ -166,14 +241,13 @@ mt_status mt_broadcast_view(const mt_tensor *a, int ndim, const int64_t *shape, 
 
 /* ------------------------------------------------------------------ constructors */
 mt_tensor *mt_empty(mt_ctx *ctx, int ndim, const int64_t *shape) {
-    if (!ctx) return mt_fail_null(MT_ERR_ARG, "NULL context");
-    return mt_tensor_alloc(ctx, mt_ctx_backend(ctx), ndim, shape);
+    return mt_tensor_alloc_for("mt_empty", ctx, mt_ctx_backend(ctx), ndim, shape);
 }
 
 /* Constructors build values on the host and upload once; host backends write in place. */
-static mt_tensor *from_generator(mt_ctx *ctx, int ndim, const int64_t *shape,
+static mt_tensor *from_generator(const char *name, mt_ctx *ctx, int ndim, const int64_t *shape,
                                  float (*gen)(void *state), void *state) {
-    mt_tensor *t = mt_empty(ctx, ndim, shape);
+    mt_tensor *t = mt_tensor_alloc_for(name, ctx, mt_ctx_backend(ctx), ndim, shape);
     if (!t) return NULL;
     const mt_backend *b = mt_tensor_backend(t);
     int64_t n = mt_numel(t);
@@ -191,31 +265,37 @@ static mt_tensor *from_generator(mt_ctx *ctx, int ndim, const int64_t *shape,
 }
 
 static float gen_const(void *state) { return *(const float *)state; }
-mt_tensor *mt_full(mt_ctx *ctx, int ndim, const int64_t *shape, float value) {
-    const mt_backend *b = ctx ? mt_ctx_backend(ctx) : NULL;
+static mt_tensor *full(const char *name, mt_ctx *ctx, int ndim, const int64_t *shape,
+                       float value) {
+    const mt_backend *b = mt_ctx_backend(ctx);
     if (b && b->fill) { /* device backends fill in place: no host buffer, no transfer */
-        mt_tensor *t = mt_empty(ctx, ndim, shape);
+        mt_tensor *t = mt_tensor_alloc_for(name, ctx, b, ndim, shape);
         if (!t || b->fill(t->storage->data, (size_t)mt_numel(t), value) != MT_OK) return NULL;
         return t;
     }
-    return from_generator(ctx, ndim, shape, gen_const, &value);
+    return from_generator(name, ctx, ndim, shape, gen_const, &value);
+}
+mt_tensor *mt_full(mt_ctx *ctx, int ndim, const int64_t *shape, float value) {
+    return full("mt_full", ctx, ndim, shape, value);
 }
 mt_tensor *mt_zeros(mt_ctx *ctx, int ndim, const int64_t *shape) {
-    return mt_full(ctx, ndim, shape, 0.0f);
+    return full("mt_zeros", ctx, ndim, shape, 0.0f);
 }
 mt_tensor *mt_ones(mt_ctx *ctx, int ndim, const int64_t *shape) {
-    return mt_full(ctx, ndim, shape, 1.0f);
+    return full("mt_ones", ctx, ndim, shape, 1.0f);
 }
-mt_tensor *mt_scalar(mt_ctx *ctx, float value) { return mt_full(ctx, MT_SHAPE(1), value); }
+mt_tensor *mt_scalar(mt_ctx *ctx, float value) {
+    return full("mt_scalar", ctx, MT_SHAPE(1), value);
+}
 
 typedef struct {
     const float *data;
 } array_state;
 static float gen_array(void *state) { return *((array_state *)state)->data++; }
 mt_tensor *mt_from_array(mt_ctx *ctx, int ndim, const int64_t *shape, const float *data) {
-    if (!data) return mt_fail_null(MT_ERR_ARG, "mt_from_array: NULL data");
+    if (!data) return mt_null_arg("mt_from_array", "data");
     array_state st = {data};
-    return from_generator(ctx, ndim, shape, gen_array, &st);
+    return from_generator("mt_from_array", ctx, ndim, shape, gen_array, &st);
 }
 
 typedef struct {
@@ -232,20 +312,23 @@ static float gen_normal(void *state) {
 }
 mt_tensor *mt_rand_uniform(mt_ctx *ctx, int ndim, const int64_t *shape, float lo, float hi,
                            mt_rng *rng) {
-    if (!ctx) return mt_fail_null(MT_ERR_ARG, "NULL context");
+    if (!ctx) return mt_null_arg("mt_rand_uniform", "ctx");
     random_state st = {rng ? rng : mt_ctx_rng(ctx), lo, hi};
-    return from_generator(ctx, ndim, shape, gen_uniform, &st);
+    return from_generator("mt_rand_uniform", ctx, ndim, shape, gen_uniform, &st);
 }
 mt_tensor *mt_rand_normal(mt_ctx *ctx, int ndim, const int64_t *shape, float mean, float std,
                           mt_rng *rng) {
-    if (!ctx) return mt_fail_null(MT_ERR_ARG, "NULL context");
+    if (!ctx) return mt_null_arg("mt_rand_normal", "ctx");
     random_state st = {rng ? rng : mt_ctx_rng(ctx), mean, std};
-    return from_generator(ctx, ndim, shape, gen_normal, &st);
+    return from_generator("mt_rand_normal", ctx, ndim, shape, gen_normal, &st);
 }
 
 /* ------------------------------------------------------------------ element access */
-static mt_status element_position(const mt_tensor *t, const int64_t *index, int64_t *pos) {
-    if (!t || !index) return mt_fail(MT_ERR_ARG, "NULL tensor or index");
+static mt_status element_position(const char *fn, const mt_tensor *t, const int64_t *index,
+                                  int64_t *pos) {
+    if (!t) return mt_null_status(fn, "tensor");
+    if (!index) return mt_null_status(fn, "index");
+    MT_TRY(mt_check_live(fn, t));
     int64_t p = t->offset;
     for (int d = 0; d < t->ndim; d++) {
         if (index[d] < 0 || index[d] >= t->shape[d]) {
@@ -261,7 +344,8 @@ static mt_status element_position(const mt_tensor *t, const int64_t *index, int6
 
 mt_status mt_get(const mt_tensor *t, const int64_t *index, float *value) {
     int64_t pos;
-    MT_TRY(element_position(t, index, &pos));
+    if (!value) return mt_null_status("mt_get", "value");
+    MT_TRY(element_position("mt_get", t, index, &pos));
     const mt_backend *b = mt_tensor_backend(t);
     if (b->download) return b->download(value, t->storage->data + pos, 1);
     *value = t->storage->data[pos];
@@ -270,7 +354,7 @@ mt_status mt_get(const mt_tensor *t, const int64_t *index, float *value) {
 
 mt_status mt_set(mt_tensor *t, const int64_t *index, float value) {
     int64_t pos;
-    MT_TRY(element_position(t, index, &pos));
+    MT_TRY(element_position("mt_set", t, index, &pos));
     const mt_backend *b = mt_tensor_backend(t);
     if (b->upload) return b->upload(t->storage->data + pos, &value, 1);
     t->storage->data[pos] = value;
@@ -278,7 +362,8 @@ mt_status mt_set(mt_tensor *t, const int64_t *index, float value) {
 }
 
 mt_status mt_item(const mt_tensor *t, float *value) {
-    if (!t) return mt_fail(MT_ERR_ARG, "mt_item: NULL tensor");
+    if (!t) return mt_null_status("mt_item", "tensor");
+    if (!value) return mt_null_status("mt_item", "value");
     if (mt_numel(t) != 1) {
         char s[MT_SHAPE_STR_LEN];
         return mt_fail(MT_ERR_SHAPE, "mt_item needs a one-element tensor, got shape %s",
@@ -317,7 +402,9 @@ static void scatter(void *s, int64_t pos, int64_t i) {
 }
 
 mt_status mt_to_host(const mt_tensor *t, float *dst) {
-    if (!t || !dst) return mt_fail(MT_ERR_ARG, "mt_to_host: NULL argument");
+    if (!t) return mt_null_status("mt_to_host", "tensor");
+    if (!dst) return mt_null_status("mt_to_host", "dst");
+    MT_TRY(mt_check_live("mt_to_host", t));
     const mt_backend *b = mt_tensor_backend(t);
     if (b->download) {
         int64_t n = mt_numel(t);
@@ -345,7 +432,9 @@ mt_status mt_to_host(const mt_tensor *t, float *dst) {
 }
 
 mt_status mt_copy_from_host(mt_tensor *t, const float *src) {
-    if (!t || !src) return mt_fail(MT_ERR_ARG, "mt_copy_from_host: NULL argument");
+    if (!t) return mt_null_status("mt_copy_from_host", "tensor");
+    if (!src) return mt_null_status("mt_copy_from_host", "src");
+    MT_TRY(mt_check_live("mt_copy_from_host", t));
     const mt_backend *b = mt_tensor_backend(t);
     if (b->upload) {
         if (!mt_is_contiguous(t))
@@ -358,11 +447,13 @@ mt_status mt_copy_from_host(mt_tensor *t, const float *src) {
 }
 
 mt_tensor *mt_to(mt_ctx *ctx, const mt_tensor *t, const mt_backend *backend) {
-    if (!ctx || !t || !backend) return mt_fail_null(MT_ERR_ARG, "mt_to: NULL argument");
+    if (!t) return mt_null_arg("mt_to", "tensor");
+    if (!ctx) return mt_null_arg("mt_to", "ctx");
+    if (!backend) return mt_null_arg("mt_to", "backend");
     int64_t n = mt_numel(t);
     float *host = mt_ctx_alloc(ctx, (size_t)n * sizeof(float));
     if (!host || mt_to_host(t, host) != MT_OK) return NULL;
-    mt_tensor *out = mt_tensor_alloc(ctx, backend, t->ndim, t->shape);
+    mt_tensor *out = mt_tensor_alloc_for("mt_to", ctx, backend, t->ndim, t->shape);
     if (!out || mt_copy_from_host(out, host) != MT_OK) return NULL;
     return out;
 }

@@ -63,6 +63,9 @@ void *MT_CUDA_FN(pool_alloc)(void **state, size_t bytes) {
         cudaError_t e = b ? cudaMalloc(&mem, kExactBlocks ? bytes : cap) : cudaErrorMemoryAllocation;
         if (e != cudaSuccess) {
             free(b);
+            /* a refused allocation is also the "last error", which the next kernel launch's check
+             * would report as its own failure: it is reported here instead */
+            (void)cudaGetLastError();
             mt_fail(MT_ERR_OOM, "%s:%d: %s: cudaMalloc of %zu bytes failed: %s", __FILE__, __LINE__,
                     MT_CUDA_BUILD, cap, cudaGetErrorString(e));
             return NULL;

@@ -9,8 +9,25 @@
  *   - Every tensor lives in a context (mt_ctx, an arena). Nobody frees a single tensor:
  *     mt_ctx_reset() drops everything a context holds, mt_ctx_free() releases it.
  *   - Functions that make tensors return NULL on error and leave a message in mt_last_error();
- *     functions that do not make tensors return an mt_status. A NULL input makes an op return
- *     NULL without overwriting the first error, so a chain of ops can be checked once at the end.
+ *     functions that do not make tensors return an mt_status.
+ *   - NULL arguments, one rule for every function:
+ *       * A function that returns a tensor, a pointer or an mt_status fails when a pointer it needs
+ *         is NULL (NULL / the status). If an error is already recorded on this thread it is kept,
+ *         because that error is what made the NULL (a chain of ops is checked once at the end);
+ *         otherwise it records MT_ERR_ARG "<function>: <argument> is NULL". Either way the
+ *         status is not MT_OK and the message is not empty. Call mt_clear_error() after handling
+ *         an error, or a later NULL is reported as that old error.
+ *       * Queries that cannot report an error answer a neutral value for NULL and record nothing:
+ *         mt_numel 0, mt_is_contiguous and mt_same_shape false, mt_tensor_backend, mt_ctx_backend
+ *         and mt_ctx_rng NULL, mt_ctx_bytes_used and mt_params_numel 0, mt_backend_name
+ *         "(null)", mt_shape_str "(null)" (or "" without a buffer).
+ *       * Functions that return nothing (mt_ctx_free, mt_ctx_reset, mt_ctx_seed, mt_optim_free,
+ *         mt_params_free, mt_rng_seed, mt_print) do nothing with NULL (mt_print prints "NULL").
+ *   - A tensor belongs to its context's current generation: after mt_ctx_reset every op, element
+ *     access, backward and optimizer step given a tensor made before the reset fails with
+ *     MT_ERR_STATE naming the op (see mt_ctx_reset for the limit).
+ *   - Element counts are checked: a shape whose count does not fit int64 is MT_ERR_SHAPE, one whose
+ *     bytes cannot be addressed (or allocated) MT_ERR_OOM, each naming the op and the shape.
  *   - Ops take the context that will own their output first (ggml's convention).
  */
 #ifndef MINITORCH_H
@@ -85,13 +102,19 @@ mt_status mt_backend_synchronize(const mt_backend *b);
  * tensors on the context's backend; ops make them on their inputs' backend. */
 mt_ctx *mt_ctx_new(const mt_backend *backend);
 void mt_ctx_free(mt_ctx *ctx);
-/* Drops every tensor made in ctx but keeps its memory for reuse (first-touched pages stay warm). */
+/* Drops every tensor made in ctx but keeps its memory for reuse (first-touched pages stay warm).
+ * It starts a new generation: tensors made before it are refused with MT_ERR_STATE by ops,
+ * element access, backward and optimizers. Tensor handles are raw pointers, so the check is
+ * certain for tensors made in the last 3 generations; one kept across 4 or more resets may sit
+ * where a newer tensor's header now is. Sanitizer builds also poison the reset memory, so raw
+ * reads of a stale tensor's data are reported by ASan. */
 void mt_ctx_reset(mt_ctx *ctx);
 const mt_backend *mt_ctx_backend(const mt_ctx *ctx);
 mt_rng *mt_ctx_rng(mt_ctx *ctx);
 void mt_ctx_seed(mt_ctx *ctx, uint64_t seed);
 size_t mt_ctx_bytes_used(const mt_ctx *ctx);
-/* Raw, 64-byte aligned memory from the arena (NULL + error on failure). */
+/* Raw, 64-byte aligned memory from the arena (NULL + error on failure; MT_ERR_OOM for a size
+ * no allocation can hold, SIZE_MAX included). Like tensors, it is invalid after mt_ctx_reset. */
 void *mt_ctx_alloc(mt_ctx *ctx, size_t bytes);
 
 /* ------------------------------------------------------------------ tensors */
@@ -99,6 +122,8 @@ typedef struct mt_storage {
     float *data;              /* host or device address, per backend */
     int64_t size;             /* elements */
     const mt_backend *backend;
+    mt_ctx *ctx;              /* owner of the data; NULL: not tracked (memory the caller owns) */
+    uint64_t generation;      /* ctx's generation when the data was allocated */
 } mt_storage;
 
 typedef struct mt_node mt_node; /* autodiff record, private */
@@ -114,6 +139,7 @@ struct mt_tensor {
     mt_tensor *grad;              /* leaves: accumulated gradient, same shape, in the leaf's context */
     mt_node *node;                /* NULL for leaves and constants */
     uint32_t visit_mark;          /* autodiff bookkeeping */
+    uint64_t generation;          /* ctx's generation when this header was made (mt_ctx_reset) */
 };
 
 /* Builds the (ndim, shape) argument pair from a literal list: mt_zeros(ctx, MT_SHAPE(2, 3)). */
@@ -122,8 +148,9 @@ struct mt_tensor {
 
 int64_t mt_numel(const mt_tensor *t);
 const mt_backend *mt_tensor_backend(const mt_tensor *t);
-/* Row-major contiguous strides: (4,2,2) -> (4,2,1). */
-void mt_strides_for_shape(int ndim, const int64_t *shape, int64_t *strides);
+/* Row-major contiguous strides: (4,2,2) -> (4,2,1). MT_ERR_SHAPE when the shape's element count
+ * does not fit int64 (the strides are then incomplete). */
+mt_status mt_strides_for_shape(int ndim, const int64_t *shape, int64_t *strides);
 bool mt_is_contiguous(const mt_tensor *t);
 bool mt_same_shape(const mt_tensor *a, const mt_tensor *b);
 /* numpy rules: right-align, 1 broadcasts, otherwise sizes must match. */

@@ -74,10 +74,15 @@ static mt_tensor *fenced_tensor(mt_ctx *ctx, const mt_backend *b, int ndim, cons
     mt_storage *s = mt_ctx_alloc(ctx, sizeof *s);
     mt_tensor *t = mt_ctx_alloc(ctx, sizeof *t);
     if (!f->base || !s || !t || upload(b, f->base, f->expect, f->words) != MT_OK) return NULL;
+    memset(s, 0, sizeof *s);
     s->data = f->base + GUARD_WORDS;
     s->size = l->storage;
     s->backend = b;
+    /* the engine refuses tensors from an older generation of their context */
+    s->ctx = ctx;
+    s->generation = mt_ctx_generation(ctx);
     memset(t, 0, sizeof *t);
+    t->generation = s->generation;
     t->ndim = ndim;
     memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
     memcpy(t->strides, l->strides, sizeof(int64_t) * (size_t)ndim);

@@ -203,7 +203,8 @@ static int write_svg(const bench_run *run, const char *path) {
 }
 
 /* ------------------------------------------------------------------ the index */
-/* Report names are <bench>-YYYYMMDD-HHMMSS.md; the index lists every benchmark's latest first. */
+/* Report names are <bench>-YYYYMMDD-HHMMSS.md; the index lists every benchmark's latest, then every
+ * report newest first. */
 static bool report_name(const char *name, char *bench, size_t len) {
     size_t n = strlen(name);
     if (n < 20 || strcmp(name + n - 3, ".md") != 0) return false;
@@ -215,8 +216,24 @@ static bool report_name(const char *name, char *bench, size_t len) {
     return true;
 }
 
+/* Newest first by the timestamp in the name (YYYYMMDD-HHMMSS.md ends every report name), then by
+ * name: a new report of any benchmark leads the list. */
 static int cmp_desc(const void *a, const void *b) {
-    return strcmp(*(char *const *)b, *(char *const *)a);
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    size_t nx = strlen(x), ny = strlen(y);
+    int by_time = strcmp(y + ny - 18, x + nx - 18);
+    return by_time ? by_time : strcmp(y, x);
+}
+
+/* "[label](file)" when dir/file exists, "-" otherwise: the index links only what was written. */
+static void link_if_present(FILE *f, const char *dir, const char *label, const char *stem,
+                            const char *ext) {
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s%s", dir, stem, ext);
+    if (access(path, R_OK) == 0)
+        fprintf(f, "[%s](%s%s)", label, stem, ext);
+    else
+        fprintf(f, "-");
 }
 
 static int write_index(const char *dir) {
@@ -247,9 +264,13 @@ static int write_index(const char *dir) {
         for (int j = 0; j < ndone; j++) seen |= strcmp(done[j], bench) == 0;
         if (seen || ndone == 32) continue;
         snprintf(done[ndone++], sizeof done[0], "%s", bench);
-        size_t len = strlen(names[k]) - 3;
-        fprintf(f, "| %s | [%s](%s) | [svg](%.*s.svg) | [json](%.*s.json) |\n", bench, names[k],
-                names[k], (int)len, names[k], (int)len, names[k]);
+        char stem[300];
+        snprintf(stem, sizeof stem, "%.*s", (int)(strlen(names[k]) - 3), names[k]);
+        fprintf(f, "| %s | [%s](%s) | ", bench, names[k], names[k]);
+        link_if_present(f, dir, "svg", stem, ".svg");
+        fprintf(f, " | ");
+        link_if_present(f, dir, "json", stem, ".json");
+        fprintf(f, " |\n");
     }
     fprintf(f, "\n## All reports, newest first\n\n");
     for (int k = 0; k < n; k++) fprintf(f, "- [%s](%s)\n", names[k], names[k]);

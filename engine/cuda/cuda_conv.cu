@@ -44,38 +44,42 @@ struct conv_geometry {
 
 struct conv_forward : conv_geometry {
     static constexpr bool kGaps = true;
-    int64_t M, N, K, batches, b_img;
-    __device__ void set_batch(int64_t p) { b_img = p; }
-    __device__ float a_at(int64_t o, int64_t k) const { /* w[o, i, kh, kw], k = (i, kh, kw) */
+    int64_t M, N, K, batches;
+    __device__ gemm_batch batch(int64_t p) const { return gemm_batch{p, p, p}; } /* the image */
+    /* w[o, i, kh, kw], k = (i, kh, kw) */
+    __device__ float a_at(const gemm_batch &, int64_t o, int64_t k) const {
         return w.data[at4(w, o, k / (KH * KW), (k / KW) % KH, k % KW)];
     }
-    __device__ float b_at(int64_t k, int64_t n, bool *present) const { /* in[b, i, y(th,kh), x(tw,kw)] */
+    /* in[b, i, y(th,kh), x(tw,kw)] */
+    __device__ float b_at(const gemm_batch &at, int64_t k, int64_t n, bool *present) const {
         int64_t y = ah.input_pos(n / Wo, (k / KW) % KH), x = aw.input_pos(n % Wo, k % KW);
         *present = y >= 0 && y < H && x >= 0 && x < W;
         if (!*present) return 0.0f;
-        return in.data[at4(in, b_img, k / (KH * KW), y, x)];
+        return in.data[at4(in, at.a, k / (KH * KW), y, x)];
     }
-    __device__ void store(int64_t o, int64_t n, float v) const {
-        out.data[at4(out, b_img, o, n / Wo, n % Wo)] = v;
+    __device__ void store(const gemm_batch &at, int64_t o, int64_t n, float v) const {
+        out.data[at4(out, at.a, o, n / Wo, n % Wo)] = v;
     }
 };
 
 struct conv_back_input : conv_geometry {
     static constexpr bool kGaps = true;
     mt_kview gin; /* (B,Cin,H,W) */
-    int64_t M, N, K, batches, b_img;
-    __device__ void set_batch(int64_t p) { b_img = p; }
-    __device__ float a_at(int64_t i, int64_t k) const { /* w[o, i, kh, kw], k = (o, kh, kw) */
+    int64_t M, N, K, batches;
+    __device__ gemm_batch batch(int64_t p) const { return gemm_batch{p, p, p}; } /* the image */
+    /* w[o, i, kh, kw], k = (o, kh, kw) */
+    __device__ float a_at(const gemm_batch &, int64_t i, int64_t k) const {
         return w.data[at4(w, k / (KH * KW), i, (k / KW) % KH, k % KW)];
     }
-    __device__ float b_at(int64_t k, int64_t n, bool *present) const { /* g[b, o, th(y,kh), tw(x,kw)] */
+    /* g[b, o, th(y,kh), tw(x,kw)] */
+    __device__ float b_at(const gemm_batch &at, int64_t k, int64_t n, bool *present) const {
         int64_t th = ah.output_pos(n / W, (k / KW) % KH), tw = aw.output_pos(n % W, k % KW);
         *present = th >= 0 && th < Ho && tw >= 0 && tw < Wo;
         if (!*present) return 0.0f;
-        return out.data[at4(out, b_img, k / (KH * KW), th, tw)];
+        return out.data[at4(out, at.a, k / (KH * KW), th, tw)];
     }
-    __device__ void store(int64_t i, int64_t n, float v) const {
-        gin.data[at4(gin, b_img, i, n / W, n % W)] = v;
+    __device__ void store(const gemm_batch &at, int64_t i, int64_t n, float v) const {
+        gin.data[at4(gin, at.a, i, n / W, n % W)] = v;
     }
 };
 
@@ -83,19 +87,21 @@ struct conv_back_weight : conv_geometry {
     static constexpr bool kGaps = true;
     mt_kview gw; /* (Cout,Cin,KH,KW) */
     int64_t M, N, K, batches;
-    __device__ void set_batch(int64_t) {}
-    __device__ float a_at(int64_t o, int64_t k) const { /* g[b, o, th, tw], k = (b, th, tw) */
+    __device__ gemm_batch batch(int64_t) const { return gemm_batch{0, 0, 0}; }
+    /* g[b, o, th, tw], k = (b, th, tw) */
+    __device__ float a_at(const gemm_batch &, int64_t o, int64_t k) const {
         int64_t hw = Ho * Wo;
         return out.data[at4(out, k / hw, o, (k % hw) / Wo, k % Wo)];
     }
-    __device__ float b_at(int64_t k, int64_t n, bool *present) const { /* in[b, i, y(th,kh), x(tw,kw)] */
+    /* in[b, i, y(th,kh), x(tw,kw)] */
+    __device__ float b_at(const gemm_batch &, int64_t k, int64_t n, bool *present) const {
         int64_t hw = Ho * Wo;
         int64_t y = ah.input_pos((k % hw) / Wo, (n / KW) % KH), x = aw.input_pos(k % Wo, n % KW);
         *present = y >= 0 && y < H && x >= 0 && x < W;
         if (!*present) return 0.0f;
         return in.data[at4(in, k / hw, n / (KH * KW), y, x)];
     }
-    __device__ void store(int64_t o, int64_t n, float v) const {
+    __device__ void store(const gemm_batch &, int64_t o, int64_t n, float v) const {
         gw.data[at4(gw, o, n / (KH * KW), (n / KW) % KH, n % KW)] = v;
     }
 };
@@ -172,7 +178,6 @@ mt_status MT_CUDA_FN(conv)(const mt_kcall *c) {
         g.N = geo.Ho * geo.Wo;
         g.K = geo.Cin * geo.KH * geo.KW;
         g.batches = geo.B;
-        g.b_img = 0;
         return gemm_launch(g, "conv forward");
     }
     case MT_OP_CONV1D_BACK_INPUT:
@@ -184,7 +189,6 @@ mt_status MT_CUDA_FN(conv)(const mt_kcall *c) {
         g.N = geo.H * geo.W;
         g.K = geo.Cout * geo.KH * geo.KW;
         g.batches = geo.B;
-        g.b_img = 0;
         return gemm_launch(g, "conv back_input");
     }
     default: {

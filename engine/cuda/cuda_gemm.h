@@ -21,16 +21,25 @@
  * backend's special values (inf, NaN) too.
  *
  * The operand type G provides: static constexpr bool kGaps; int64_t M, N, K, batches;
- *   __device__ void set_batch(int64_t p);
- *   __device__ float a_at(int64_t m, int64_t k) const;
- *   __device__ float b_at(int64_t k, int64_t n, bool *present) const;
- *   __device__ void store(int64_t m, int64_t n, float v) const. */
+ *   __device__ gemm_batch batch(int64_t p) const;           (where batch p's operands start)
+ *   __device__ float a_at(const gemm_batch &at, int64_t m, int64_t k) const;
+ *   __device__ float b_at(const gemm_batch &at, int64_t k, int64_t n, bool *present) const;
+ *   __device__ void store(const gemm_batch &at, int64_t m, int64_t n, float v) const.
+ * The operand object is the kernel's parameter and is never written: a parameter that a kernel
+ * modifies is copied whole into local memory (nvcc gave the matmul a 576-byte stack frame when
+ * the batch offsets were stored in it). */
 #ifndef MT_CUDA_GEMM_H
 #define MT_CUDA_GEMM_H
 
 #include "cuda_common.h"
 
 namespace {
+
+/* Where one batch's operands start: storage offsets of A, B and C (a convolution keeps the image
+ * index in a). */
+struct gemm_batch {
+    int64_t a, b, c;
+};
 
 constexpr int kTileM = 64, kTileN = 64, kTileK = 16;
 constexpr int kPatch = 4;                                               /* 4 x 4 per thread */
@@ -49,7 +58,7 @@ __global__ void gemm_tiled(G g) {
     const int col0 = (t % (kTileN / kPatch)) * kPatch;
     const int64_t m0 = (int64_t)blockIdx.y * kTileM, n0 = (int64_t)blockIdx.x * kTileN;
     for (int64_t p = blockIdx.z; p < g.batches; p += gridDim.z) {
-        g.set_batch(p);
+        const gemm_batch at = g.batch(p);
         float acc[kPatch][kPatch];
         for (int i = 0; i < kPatch; i++)
             for (int j = 0; j < kPatch; j++) acc[i][j] = 0.0f;
@@ -57,13 +66,13 @@ __global__ void gemm_tiled(G g) {
             for (int l = 0; l < kLoadsA; l++) {
                 int e = t + l * kGemmThreads, mm = e / kTileK, kk = e % kTileK;
                 int64_t m = m0 + mm, k = k0 + kk;
-                a_tile[kk * kTileM + mm] = (m < g.M && k < g.K) ? g.a_at(m, k) : 0.0f;
+                a_tile[kk * kTileM + mm] = (m < g.M && k < g.K) ? g.a_at(at, m, k) : 0.0f;
             }
             for (int l = 0; l < kLoadsB; l++) {
                 int e = t + l * kGemmThreads, kk = e / kTileN, nn = e % kTileN;
                 int64_t k = k0 + kk, n = n0 + nn;
                 bool present = false;
-                b_tile[kk * kTileN + nn] = (k < g.K && n < g.N) ? g.b_at(k, n, &present) : 0.0f;
+                b_tile[kk * kTileN + nn] = (k < g.K && n < g.N) ? g.b_at(at, k, n, &present) : 0.0f;
                 if (G::kGaps) b_here[kk * kTileN + nn] = present;
             }
             __syncthreads();
@@ -89,7 +98,7 @@ __global__ void gemm_tiled(G g) {
         for (int i = 0; i < kPatch; i++)
             for (int j = 0; j < kPatch; j++) {
                 int64_t m = m0 + row0 + i, n = n0 + col0 + j;
-                if (m < g.M && n < g.N) g.store(m, n, acc[i][j]);
+                if (m < g.M && n < g.N) g.store(at, m, n, acc[i][j]);
             }
     }
 }

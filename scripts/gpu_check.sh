@@ -28,14 +28,15 @@ step build cmake --build "$build" -j"$jobs" || { printf '%s\n' "${summary[@]}"; 
 step cuda-available "$build/verify/verify" --backend cuda --op add --cases 2
 step verify-all-backends "$build/verify/verify" --all-backends --cases 100 --golden-dir golden/cases
 step ctest bash -c "cd '$build' && ctest -j$jobs --output-on-failure -LE slow"
-if command -v compute-sanitizer > /dev/null; then
+sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+if [ -x "$sanitizer" ]; then
   # Few cases: every launch is instrumented. Exit code 1 on any reported error.
-  step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full \
+  step memcheck "$sanitizer" --tool memcheck --error-exitcode 1 --leak-check full \
     "$build/verify/verify" --backend cuda --cases 6 --grad-cases 2 --golden-dir golden/cases
-  step racecheck compute-sanitizer --tool racecheck --error-exitcode 1 \
+  step racecheck "$sanitizer" --tool racecheck --error-exitcode 1 \
     "$build/verify/verify" --backend cuda --cases 3 --grad-cases 1 --golden-dir golden/cases
 else
-  summary+=("compute-sanitizer            NOT RUN (not on PATH)")
+  summary+=("compute-sanitizer            NOT RUN (not on PATH nor in /usr/local/cuda/bin)")
 fi
 echo
 echo "== gpu_check summary ($(cat "$logs/gpu.txt")) =="

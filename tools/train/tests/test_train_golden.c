@@ -37,7 +37,7 @@ static void run_backend(const mt_backend *b, const vf_golden *g) {
     float lr = (float)param(g->params, "lr");
     mt_ctx *pctx = mt_ctx_new(b), *sctx = mt_ctx_new(b), *scratch = mt_ctx_new(b);
     mnist_model m;
-    CHECK_OK(mnist_model_init(&m, pctx, H, W, false, NULL));
+    CHECK_OK(mnist_model_init(&m, pctx, MNIST_NET_MINITORCH, H, W, false, NULL));
     int64_t total = mt_params_numel(&m.params);
     CHECK(total == p0->shape[0], "%s: the model has %lld parameters, the golden file %lld", bn,
           (long long)total, (long long)p0->shape[0]);

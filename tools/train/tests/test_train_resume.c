@@ -12,7 +12,6 @@
 
 #include <string.h>
 
-#define SIDE 8
 
 /* An IDX file of unsigned bytes: 0 0 0x08 ndim, big-endian dims, the bytes. */
 static const char *write_idx(const char *name, int ndim, const int *dims, const uint8_t *v) {
@@ -30,23 +29,24 @@ static const char *write_idx(const char *name, int ndim, const int *dims, const 
     return p;
 }
 
-/* Images whose label is which quadrant is bright, plus noise: learnable, not trivial. */
-static void write_set(const char *prefix, int n, uint64_t seed) {
+/* side x side images whose label is which quadrant is bright, plus noise: learnable, not
+ * trivial. 8x8 for MiniTorch's network; LeNet needs at least 12x12. */
+static void write_set(const char *prefix, int n, uint64_t seed, int side) {
     mt_rng r;
     mt_rng_seed(&r, seed);
-    uint8_t *img = malloc((size_t)n * SIDE * SIDE), *lab = malloc((size_t)n);
+    uint8_t *img = malloc((size_t)n * side * side), *lab = malloc((size_t)n);
     for (int i = 0; i < n; i++) {
         lab[i] = (uint8_t)(mt_rng_next(&r) % 4);
-        for (int y = 0; y < SIDE; y++)
-            for (int x = 0; x < SIDE; x++) {
-                int q = (y >= SIDE / 2) * 2 + (x >= SIDE / 2);
+        for (int y = 0; y < side; y++)
+            for (int x = 0; x < side; x++) {
+                int q = (y >= side / 2) * 2 + (x >= side / 2);
                 int v = (q == lab[i] ? 160 : 20) + (int)(mt_rng_next(&r) % 90);
-                img[(size_t)i * SIDE * SIDE + y * SIDE + x] = (uint8_t)v;
+                img[(size_t)i * side * side + y * side + x] = (uint8_t)v;
             }
     }
     char name[64];
     snprintf(name, sizeof name, "%s-images-idx3-ubyte", prefix);
-    write_idx(name, 3, (int[]){n, SIDE, SIDE}, img);
+    write_idx(name, 3, (int[]){n, side, side}, img);
     snprintf(name, sizeof name, "%s-labels-idx1-ubyte", prefix);
     write_idx(name, 1, (int[]){n}, lab);
     free(img);
@@ -213,13 +213,13 @@ static void test_mnist_refusals(void) {
     expect_fail(train_mnist(&x, err, sizeof err), err, "checksum", cutpath, "corrupt");
     free(d);
 
-    /* the toy network's checkpoint is not an MNIST network's */
+    /* the toy network's checkpoint is not an MNIST network's, and says so by name */
     char toy[200];
     ckpt_dir(toy, sizeof toy, "toy-full");
     x = r;
     x.checkpoint_dir = toy;
-    expect_fail(train_mnist(&x, err, sizeof err), err, "parameters in the file, the model has",
-                NULL, "another model");
+    expect_fail(train_mnist(&x, err, sizeof err), err, "checkpoint of the toy model", NULL,
+                "another model");
 }
 
 static void test_toy_resume(void) {
@@ -272,14 +272,67 @@ static void test_mnist_eval(void) {
                 "(72, 64) in the model", "eval: other image size");
 }
 
+/* --model lenet: trains, resumes and evaluates through the same loop; a LeNet checkpoint and a
+ * MiniTorch-network checkpoint refuse each other by model name (not by a parameter shape), and
+ * LeNet refuses images too small for its two pools. */
+static void test_lenet(void) {
+    char dir[200], ck[200], path[300], err[TR_ERR_LEN] = "";
+    ckpt_dir(dir, sizeof dir, "lenet-data");
+    tr_mkdir_p(dir, err, sizeof err);
+    write_set("lenet-data/train", 32, 3, 12);
+    write_set("lenet-data/t10k", 16, 4, 12);
+    ckpt_dir(ck, sizeof ck, "lenet-ckpt");
+    tr_checkpoint_path(path, sizeof path, ck);
+
+    train_opts o = base_opts("mnist", "lenet");
+    o.model = "lenet";
+    o.data_dir = dir;
+    o.epochs = 1;
+    o.checkpoint_dir = ck;
+    CHECK(train_mnist(&o, err, sizeof err), "lenet: 1 epoch on 12x12 images: %s", err);
+    train_opts r = o;
+    r.out_dir = base_opts("mnist", "lenet-res").out_dir;
+    r.epochs = 2;
+    r.resume = true;
+    CHECK(train_mnist(&r, err, sizeof err), "lenet: resume for 1 more: %s", err);
+    train_opts e = o;
+    char images[300];
+    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte", dir);
+    e.eval_file = images;
+    CHECK(train_mnist(&e, err, sizeof err), "lenet: --eval its own checkpoint: %s", err);
+
+    /* the minitorch network (the default) against LeNet's checkpoint, and back */
+    train_opts m = r;
+    m.model = NULL;
+    expect_fail(train_mnist(&m, err, sizeof err), err, "checkpoint of the lenet model, this run "
+                "builds the minitorch model", "--model lenet", "resume lenet as minitorch");
+    m = e;
+    m.model = "minitorch";
+    expect_fail(train_mnist(&m, err, sizeof err), err, "checkpoint of the lenet model", path,
+                "eval lenet as minitorch");
+    char part[200];
+    ckpt_dir(part, sizeof part, "part-sgd");
+    m = r;
+    m.checkpoint_dir = part;
+    expect_fail(train_mnist(&m, err, sizeof err), err, "checkpoint of the minitorch model, this "
+                "run builds the lenet model", "--model minitorch", "resume minitorch as lenet");
+    m = base_opts("mnist", "lenet-small");
+    m.model = "lenet";
+    expect_fail(train_mnist(&m, err, sizeof err), err, "images are 8x8", "at least 12",
+                "lenet on 8x8 images");
+    m.model = "resnet";
+    expect_fail(train_mnist(&m, err, sizeof err), err, "--model resnet", NULL, "unknown model");
+}
+
 int main(void) {
-    write_set("train", 48, 1);
-    write_set("t10k", 24, 2);
+    write_set("train", 48, 1, 8);
+    write_set("t10k", 24, 2, 8);
     test_toy_resume();
     test_mnist_resume("sgd");
     test_mnist_resume("adam");
     test_mnist_refusals();
     test_mnist_eval();
+    test_lenet();
     /* leave nothing behind: the fixture folder holds folders of run outputs */
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'/*", fixture_tmpdir());

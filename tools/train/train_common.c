@@ -66,7 +66,7 @@ bool tr_checkpoint_path(char *out, size_t n, const char *dir) {
 #define TR_MODEL_MAX 64
 /* The checkpoint's lists, pointing at the session's generators and the given buffers. */
 static void describe(tr_session *s, mt_params *list, int64_t *epoch, int64_t *cfg,
-                     int64_t *order64, int n, int64_t *model64, int model_len,
+                     int64_t *order64, int n, int64_t *model64, int model_len, int64_t *best,
                      mt_ckpt_rng *rngs, mt_ckpt_ints *ints, mt_checkpoint *c) {
     rngs[0] = (mt_ckpt_rng){"data", &s->rng};
     rngs[1] = (mt_ckpt_rng){"dropout", mt_ctx_rng(s->scratch)};
@@ -74,7 +74,8 @@ static void describe(tr_session *s, mt_params *list, int64_t *epoch, int64_t *cf
     ints[1] = (mt_ckpt_ints){"config", cfg, CFG_COUNT};
     ints[2] = (mt_ckpt_ints){"order", order64, n};
     ints[3] = (mt_ckpt_ints){TR_MODEL_ARRAY, model64, model_len};
-    *c = (mt_checkpoint){list, &s->opt, rngs, 2, ints, 4};
+    ints[4] = (mt_ckpt_ints){"best", best, 1};
+    *c = (mt_checkpoint){list, &s->opt, rngs, 2, ints, 5};
 }
 
 static int model_code(const char *model, int64_t *out) {
@@ -111,7 +112,8 @@ static void config_of(const train_opts *o, int64_t *cfg) {
 }
 
 bool tr_checkpoint_save(tr_session *s, const train_opts *o, const char *model, mt_params *list,
-                        int epoch, const int *order, int n, char *err, size_t errlen) {
+                        int epoch, int64_t best, const int *order, int n, char *err,
+                        size_t errlen) {
     char path[1200];
     if (!tr_checkpoint_path(path, sizeof path, o->checkpoint_dir))
         return tr_err(err, errlen, "--checkpoint %s: path too long", o->checkpoint_dir);
@@ -124,9 +126,9 @@ bool tr_checkpoint_save(tr_session *s, const train_opts *o, const char *model, m
     int64_t model64[TR_MODEL_MAX];
     int model_len = model_code(model, model64);
     mt_ckpt_rng rngs[2];
-    mt_ckpt_ints ints[4];
+    mt_ckpt_ints ints[5];
     mt_checkpoint c;
-    describe(s, list, &ep, cfg, order64, n, model64, model_len, rngs, ints, &c);
+    describe(s, list, &ep, cfg, order64, n, model64, model_len, &best, rngs, ints, &c);
     mt_status st = mt_checkpoint_save(path, &c);
     free(order64);
     if (st != MT_OK) return tr_err(err, errlen, "checkpoint: %s", mt_last_error());
@@ -134,8 +136,8 @@ bool tr_checkpoint_save(tr_session *s, const train_opts *o, const char *model, m
 }
 
 bool tr_checkpoint_resume(tr_session *s, const train_opts *o, const char *model,
-                          mt_params *list, int *order, int n, int *epoch, char *err,
-                          size_t errlen) {
+                          mt_params *list, int *order, int n, int *epoch, int64_t *best,
+                          char *err, size_t errlen) {
     char path[1200];
     if (!tr_checkpoint_path(path, sizeof path, o->checkpoint_dir))
         return tr_err(err, errlen, "--checkpoint %s: path too long", o->checkpoint_dir);
@@ -146,12 +148,13 @@ bool tr_checkpoint_resume(tr_session *s, const train_opts *o, const char *model,
     config_of(o, want);
     int64_t model64[TR_MODEL_MAX];
     int model_len = model_code(model, model64);
+    int64_t best_in = 0;
     mt_ckpt_rng rngs[2];
-    mt_ckpt_ints ints[4];
+    mt_ckpt_ints ints[5];
     mt_checkpoint c;
     /* the generators load into copies that the run adopts only once the settings match (the
      * caller stops on an error, so parameters loaded before the check do no harm) */
-    describe(s, list, &ep, cfg, order64, n, model64, model_len, rngs, ints, &c);
+    describe(s, list, &ep, cfg, order64, n, model64, model_len, &best_in, rngs, ints, &c);
     mt_rng data = s->rng, dropout = *mt_ctx_rng(s->scratch);
     rngs[0].rng = &data;
     rngs[1].rng = &dropout;
@@ -179,6 +182,7 @@ bool tr_checkpoint_resume(tr_session *s, const train_opts *o, const char *model,
     s->rng = data;
     *mt_ctx_rng(s->scratch) = dropout;
     *epoch = (int)ep;
+    if (best) *best = best_in;
     return true;
 }
 

@@ -207,7 +207,7 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
     if (o->resume) {
         int done_epochs = 0;
         if (!tr_checkpoint_resume(&sess, o, mnist_net_name(net), &model.params, order,
-                                  (int)ntrain, &done_epochs, err, errlen))
+                                  (int)ntrain, &done_epochs, NULL, err, errlen))
             goto done;
         first = done_epochs + 1;
     }
@@ -299,8 +299,8 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
                    (double)seen / train_secs, eval_secs);
         report_epoch(&rep, mean_loss, vacc);
         if (o->checkpoint_dir && !tr_checkpoint_save(&sess, o, mnist_net_name(net),
-                                                     &model.params, epoch, order, (int)ntrain,
-                                                     err, errlen))
+                                                     &model.params, epoch, 0, order,
+                                                     (int)ntrain, err, errlen))
             goto done;
     }
     if (!report_chart(&rep, o->task, err, errlen)) goto done;

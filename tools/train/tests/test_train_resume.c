@@ -2,10 +2,12 @@
  * k epochs resumed for the rest end with byte-identical checkpoints (parameters, optimizer state,
  * generators, data order) and the same per-epoch losses, bit for bit; broken and mismatched
  * checkpoints are refused with the file named; --eval scores a checkpoint. Small generated
- * MNIST-shaped data (8x8 images), so it runs in a second. */
+ * MNIST-shaped data (8x8 and 12x12 images) and SST-2-shaped data (TSVs and a 20-d word-vector
+ * cache written here), so it runs in a second. */
 #include "check.h"
 #include "fixture.h"
 #include "report.h"
+#include "sentences_fixture.h"
 #include "train.h"
 #include "train_common.h"
 #include "util.h"
@@ -324,6 +326,120 @@ static void test_lenet(void) {
     expect_fail(train_mnist(&m, err, sizeof err), err, "--model resnet", NULL, "unknown model");
 }
 
+/* Runs train_sst2 with stdout in a file, which it returns (for --eval's printed matrix). */
+static char *sst2_stdout(const train_opts *o, bool *ok, char *err, size_t errlen) {
+    char path[300];
+    snprintf(path, sizeof path, "%s/eval-stdout.txt", fixture_tmpdir());
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *f = fopen(path, "w");
+    if (saved < 0 || !f) {
+        *ok = false;
+        return NULL;
+    }
+    dup2(fileno(f), 1);
+    *ok = train_sst2(o, err, errlen);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    fclose(f);
+    size_t n;
+    return slurp(path, &n);
+}
+
+/* sst2: --checkpoint, --resume (bit-identical losses and checkpoints, the best dev accuracy
+ * carried over) and --eval (accuracy and a 2x2 confusion matrix) on generated sentences. */
+static void test_sst2(void) {
+    char dir[200], cache[200], err[TR_ERR_LEN] = "";
+    ckpt_dir(dir, sizeof dir, "sst2");
+    ckpt_dir(cache, sizeof cache, "data/cache");
+    CHECK(tr_mkdir_p(dir, err, sizeof err) && tr_mkdir_p(cache, err, sizeof err), "%s", err);
+    mt_rng r;
+    mt_rng_seed(&r, 9);
+    char *tsv = make_tsv(60, &r);
+    fixture_write("sst2/train.tsv", tsv, strlen(tsv));
+    free(tsv);
+    tsv = make_tsv(30, &r);
+    const char *dev = fixture_write("sst2/dev.tsv", tsv, strlen(tsv));
+    free(tsv);
+    size_t glen;
+    uint8_t *gbuf = make_glove(&glen, &r);
+    fixture_write("data/cache/glove100.bin", gbuf, glen);
+    free(gbuf);
+
+    char full[200], part[200], a[300], b[300];
+    ckpt_dir(full, sizeof full, "sst2-full");
+    ckpt_dir(part, sizeof part, "sst2-part");
+    tr_checkpoint_path(a, sizeof a, full);
+    tr_checkpoint_path(b, sizeof b, part);
+    train_opts o = base_opts("sst2", "sst2-full");
+    o.data_dir = dir;
+    o.checkpoint_dir = full;
+    CHECK(train_sst2(&o, err, sizeof err), "sst2: 3 epochs: %s", err);
+    train_opts p = o;
+    p.out_dir = base_opts("sst2", "sst2-part").out_dir;
+    p.checkpoint_dir = part;
+    p.epochs = 1;
+    CHECK(train_sst2(&p, err, sizeof err), "sst2: 1 epoch: %s", err);
+    CHECK(!same_file(a, b), "sst2: after 1 and 3 epochs the checkpoints differ");
+    train_opts res = p;
+    res.out_dir = base_opts("sst2", "sst2-res").out_dir;
+    res.epochs = 3;
+    res.resume = true;
+    CHECK(train_sst2(&res, err, sizeof err), "sst2: resume for 2 more: %s", err);
+    CHECK(same_file(a, b), "sst2: 3 epochs and 1 + resumed 2 end in byte-identical checkpoints");
+    /* columns: 2 summed loss, 3 mean loss, 8 best dev accuracy */
+    static const int cols[3] = {2, 3, 8};
+    for (int epoch = 2; epoch <= 3; epoch++)
+        for (int c = 0; c < 3; c++) {
+            char l1[64] = "", l2[64] = "";
+            bool f1 = csv_field(o.out_dir, epoch, cols[c], l1, sizeof l1);
+            bool f2 = csv_field(res.out_dir, epoch, cols[c], l2, sizeof l2);
+            CHECK(f1 && f2 && strcmp(l1, l2) == 0, "sst2 epoch %d column %d: %s uninterrupted, "
+                  "%s resumed (bit for bit)", epoch, cols[c], l1, l2);
+        }
+    char l1[64] = "";
+    CHECK(!csv_field(res.out_dir, 1, 2, l1, sizeof l1), "sst2: the resumed run starts at epoch 2");
+
+    /* --eval: every dev sentence lands in the 2x2 matrix, and the accuracy is the CSV's */
+    train_opts e = o;
+    e.eval_file = dev;
+    bool ok = false;
+    char *text = sst2_stdout(&e, &ok, err, sizeof err);
+    CHECK(ok && text, "sst2 --eval: %s", err);
+    char want[64] = "", acc[64] = "";
+    csv_field(o.out_dir, 3, 5, acc, sizeof acc);
+    snprintf(want, sizeof want, "accuracy %s/30 (", acc);
+    const char *neg = text ? strstr(text, "\nnegative") : NULL;
+    const char *pos = text ? strstr(text, "\npositive") : NULL;
+    long long nn = 0, np = 0, pn = 0, pp = 0;
+    bool rows = neg && pos && sscanf(neg, " negative %lld %lld", &nn, &np) == 2 &&
+                sscanf(pos, " positive %lld %lld", &pn, &pp) == 2;
+    CHECK(text && strstr(text, want), "sst2 --eval prints \"%s\" (the last epoch's dev count): "
+          "%s", want, text ? text : "(nothing)");
+    CHECK(rows && nn + np + pn + pp == 30 && acc[0] && nn + pp == atoll(acc),
+          "sst2 --eval: a 2x2 matrix of the 30 sentences whose diagonal is the hits (%lld %lld / "
+          "%lld %lld)", nn, np, pn, pp);
+    free(text);
+
+    /* another model's checkpoint either way, and another --batch */
+    char mn[200];
+    ckpt_dir(mn, sizeof mn, "part-sgd");
+    train_opts x = res;
+    x.checkpoint_dir = mn;
+    expect_fail(train_sst2(&x, err, sizeof err), err, "checkpoint of the minitorch model, this run "
+                "builds the sentiment model", NULL, "sst2 resuming an mnist checkpoint");
+    x = base_opts("mnist", "sst2-as-mnist");
+    x.checkpoint_dir = full;
+    x.resume = true;
+    expect_fail(train_mnist(&x, err, sizeof err), err, "checkpoint of the sentiment model", a,
+                "mnist resuming an sst2 checkpoint");
+    x = res;
+    x.batch = 5;
+    expect_fail(train_sst2(&x, err, sizeof err), err, "--batch 8, this run has 5", b,
+                "sst2 with another --batch");
+}
+
 int main(void) {
     write_set("train", 48, 1, 8);
     write_set("t10k", 24, 2, 8);
@@ -333,6 +449,7 @@ int main(void) {
     test_mnist_refusals();
     test_mnist_eval();
     test_lenet();
+    test_sst2();
     /* leave nothing behind: the fixture folder holds folders of run outputs */
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'/*", fixture_tmpdir());

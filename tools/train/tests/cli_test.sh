@@ -70,7 +70,8 @@ if [ "$(wc -l <"$tmp/mn/curves.csv")" -ne 3 ] || ! grep -q "<polyline" "$tmp/mn/
   fails=$((fails + 1))
 fi
 # --model lenet through the command line: the log names the network
-expect 0 "lenet network" -- mnist --model lenet --epochs 1 --data "$tmp/blank" --out "$tmp/le" --backend naive
+expect 0 "lenet network" -- mnist --model lenet --epochs 1 --data "$tmp/blank" --out "$tmp/le" \
+  --backend naive
 # a short toy run: learns the simple set and writes its files
 expect 0 "Epoch 200 loss" -- toy --dataset simple --epochs 200 --backend naive --out "$tmp/out"
 if [ ! -s "$tmp/out/log.txt" ] || [ "$(wc -l <"$tmp/out/curves.csv")" -ne 21 ]; then

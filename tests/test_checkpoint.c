@@ -406,15 +406,11 @@ int main(void) {
         perror("mkdtemp");
         return 1;
     }
-    for (int i = 0; i < mt_backend_count(); i++) {
-        const mt_backend *b = mt_backend_at(i);
-        char why[256];
-        if (!mt_backend_available(b, why, sizeof why)) {
-            printf("skip backend %s: %s\n", mt_backend_name(b), why);
-            continue;
-        }
-        test_round_trip(b, true);
-        test_round_trip(b, false);
+    const mt_backend *backends[CHECK_MAX_BACKENDS];
+    int nb = check_runnable_backends(backends, CHECK_MAX_BACKENDS);
+    for (int i = 0; i < nb; i++) {
+        test_round_trip(backends[i], true);
+        test_round_trip(backends[i], false);
     }
     test_partial_state();
     test_broken_files();

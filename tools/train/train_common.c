@@ -1,5 +1,6 @@
 #include "train_common.h"
 
+#include "mnist_model.h"
 #include "report.h"
 #include "util.h"
 
@@ -99,10 +100,13 @@ static bool check_model(const char *path, const train_opts *o, const char *model
         got[i] = code[i] > 31 && code[i] < 127 ? (char)code[i] : '?';
     got[n] = 0;
     if (count == (int64_t)strlen(model) && strcmp(got, model) == 0) return true;
-    bool image = !strcmp(o->task, "mnist") || !strcmp(o->task, "fashion-mnist");
+    /* --model can fix it only when both are image networks */
+    mnist_net net;
+    bool hint = (!strcmp(o->task, "mnist") || !strcmp(o->task, "fashion-mnist")) &&
+                mnist_net_parse(got, &net);
     return tr_err(err, errlen, "%s: %s holds a checkpoint of the %s model, this run builds the "
                   "%s model%s%s", flag, path, got, model,
-                  image ? "; pick the checkpoint's with --model " : "", image ? got : "");
+                  hint ? "; pick the checkpoint's with --model " : "", hint ? got : "");
 }
 
 static void config_of(const train_opts *o, int64_t *cfg) {
@@ -209,14 +213,18 @@ void tr_print_confusion(const char *title, const int64_t *counts, int classes,
         }
     printf("%s: accuracy %lld/%lld (%.2f%%)\n", title, (long long)hits, (long long)total,
            total ? 100.0 * (double)hits / (double)total : 0.0);
-    printf("confusion matrix (rows: true class, columns: predicted)\n%8s", "");
-    for (int p = 0; p < classes; p++) printf(" %7s", class_names[p]);
+    /* columns as wide as the longest class name ("positive"), at least 7 */
+    int wd = 7;
+    for (int c = 0; c < classes; c++)
+        if ((int)strlen(class_names[c]) > wd) wd = (int)strlen(class_names[c]);
+    printf("confusion matrix (rows: true class, columns: predicted)\n%*s", wd + 1, "");
+    for (int p = 0; p < classes; p++) printf(" %*s", wd, class_names[p]);
     printf(" %7s\n", "recall");
     for (int t = 0; t < classes; t++) {
         int64_t row = 0;
-        printf("%8s", class_names[t]);
+        printf("%*s", wd + 1, class_names[t]);
         for (int p = 0; p < classes; p++) {
-            printf(" %7lld", (long long)counts[t * classes + p]);
+            printf(" %*lld", wd, (long long)counts[t * classes + p]);
             row += counts[t * classes + p];
         }
         if (row) printf(" %6.2f%%\n", 100.0 * (double)counts[t * classes + t] / (double)row);

@@ -347,6 +347,16 @@ static char *sst2_stdout(const train_opts *o, bool *ok, char *err, size_t errlen
     return slurp(path, &n);
 }
 
+/* The two counts of the confusion-matrix row named `name` in text (the header row names the
+ * classes too, but no counts follow there). */
+static bool matrix_row(const char *text, const char *name, long long *a, long long *b) {
+    char fmt[64];
+    snprintf(fmt, sizeof fmt, "%s %%lld %%lld", name);
+    for (const char *p = text; p && (p = strstr(p, name)); p += strlen(name))
+        if (sscanf(p, fmt, a, b) == 2) return true;
+    return false;
+}
+
 /* sst2: --checkpoint, --resume (bit-identical losses and checkpoints, the best dev accuracy
  * carried over) and --eval (accuracy and a 2x2 confusion matrix) on generated sentences. */
 static void test_sst2(void) {
@@ -410,11 +420,8 @@ static void test_sst2(void) {
     char want[64] = "", acc[64] = "";
     csv_field(o.out_dir, 3, 5, acc, sizeof acc);
     snprintf(want, sizeof want, "accuracy %s/30 (", acc);
-    const char *neg = text ? strstr(text, "\nnegative") : NULL;
-    const char *pos = text ? strstr(text, "\npositive") : NULL;
     long long nn = 0, np = 0, pn = 0, pp = 0;
-    bool rows = neg && pos && sscanf(neg, " negative %lld %lld", &nn, &np) == 2 &&
-                sscanf(pos, " positive %lld %lld", &pn, &pp) == 2;
+    bool rows = matrix_row(text, "negative", &nn, &np) && matrix_row(text, "positive", &pn, &pp);
     CHECK(text && strstr(text, want), "sst2 --eval prints \"%s\" (the last epoch's dev count): "
           "%s", want, text ? text : "(nothing)");
     CHECK(rows && nn + np + pn + pp == 30 && acc[0] && nn + pp == atoll(acc),
@@ -434,6 +441,7 @@ static void test_sst2(void) {
     x.resume = true;
     expect_fail(train_mnist(&x, err, sizeof err), err, "checkpoint of the sentiment model", a,
                 "mnist resuming an sst2 checkpoint");
+    CHECK(!strstr(err, "--model"), "no --model hint when --model cannot help: %s", err);
     x = res;
     x.batch = 5;
     expect_fail(train_sst2(&x, err, sizeof err), err, "--batch 8, this run has 5", b,

@@ -583,3 +583,35 @@ mt_status mt_checkpoint_load(const char *path, const mt_checkpoint *c) {
     free(data);
     return st;
 }
+
+mt_status mt_checkpoint_read_ints(const char *path, const char *name, int64_t *values,
+                                  int64_t cap, int64_t *count) {
+    if (!path || !name || !count || cap < 0 || (cap > 0 && !values))
+        return mt_fail(MT_ERR_ARG, "mt_checkpoint_read_ints: NULL path, name, count or buffer");
+    *count = -1;
+    unsigned char *data = NULL;
+    size_t size = 0;
+    MT_TRY(read_whole(path, &data, &size));
+    reader r = {data, size, 0, path};
+    mt_status st = check_frame(&r);
+    uint32_t nints = 0;
+    if (st == MT_OK && (st = r_need(&r, 4)) == MT_OK) nints = (uint32_t)r_le(&r, 4);
+    char got[MAX_NAME + 1];
+    for (uint32_t i = 0; st == MT_OK && i < nints; i++) {
+        if ((st = r_name(&r, got)) != MT_OK || (st = r_need(&r, 8)) != MT_OK) break;
+        uint64_t n = r_le(&r, 8);
+        if (n > (r.size - r.pos) / 8) {
+            st = mt_fail(MT_ERR_IO, "%s: malformed checkpoint: integer array %s runs past the "
+                         "end", path, got);
+            break;
+        }
+        if (strcmp(got, name) == 0) {
+            for (uint64_t k = 0; k < n && (int64_t)k < cap; k++) values[k] = (int64_t)r_le(&r, 8);
+            *count = (int64_t)n;
+            break;
+        }
+        r.pos += (size_t)n * 8;
+    }
+    free(data);
+    return st;
+}

@@ -479,9 +479,10 @@ def mnist_forward_backward(x, y, W):
 
 
 def model_cases():
-    """Three plain-SGD steps of the MNIST network on one fixed batch from fixed weights, as llm.c
-    checks its first training steps: the losses and the weights after the last step. Parameters
-    travel flattened in the model's order (shapes in mnist_forward_backward's docstring)."""
+    """Three plain-SGD steps of the MNIST network, then of the sentiment CNN, each on one fixed
+    batch from fixed weights, as llm.c checks its first training steps: the losses and the
+    weights after the last step. Parameters travel flattened in the model's order (shapes in the
+    *_forward_backward docstrings)."""
     rng = Rng(20240615)
     B, lr, steps = 4, 0.05, 3
     x = rng.uniform((B, 1, 28, 28), 0, 1)
@@ -491,14 +492,79 @@ def model_cases():
     # PyTorch's default initialisation, as the trainer's: uniform +-1/sqrt(fan_in)
     W = [rng.uniform(shape, -1 / math.sqrt(fan), 1 / math.sqrt(fan)) for shape, fan in shapes]
     flat0 = np.concatenate([w.ravel() for w in W])
+    losses, flat = sgd_steps(mnist_forward_backward, x, y, W, lr, steps)
+    yield Case("mnist_train", "sgd3", {"batch": B, "lr": lr, "steps": steps}) \
+        .add("x", x).add("labels", y).add("params0", flat0).add("losses", losses) \
+        .add("params", flat)
+    yield sentiment_case()
+
+
+def sentiment_forward_backward(x, y, W):
+    """MiniTorch's sentiment CNN (tools/train/sentiment_model.c), dropout off: the mean BCE and
+    the gradient of every parameter. x (B,D,L) word vectors, zero past each sentence's end;
+    W: conv3.weight (F,D,3), conv3.bias (F,1), conv4.weight (F,D,4), conv4.bias (F,1),
+    conv5.weight (F,D,5), conv5.bias (F,1), fc.weight (F,1), fc.bias (1,)."""
+    B, _, L = x.shape
+    convs = [(W[2 * k], W[2 * k + 1]) for k in range(3)]
+    wfc, bfc = W[6], W[7]
+    saved, total = [], 0.0
+    for w, b in convs:
+        a = conv1d(x, w, np.zeros((B, w.shape[0], L)), 1, 0, False, L)[0] + b  # (B,F,L)
+        h = relu(a)
+        # float32 must take the same branches: no pre-activation at the relu kink and no
+        # near-tie for the max over time (exact ties, as zero padding makes, go to the first in
+        # both), or the engine's gradient may route elsewhere than this one
+        assert np.min(np.abs(a)) > 1e-5, np.min(np.abs(a))
+        top = np.sort(h, axis=2)
+        gap = top[:, :, -1] - top[:, :, -2]
+        assert np.all((gap == 0) | (gap > 1e-4)), gap
+        mask = first_max_mask(h, 2)
+        total = total + (h * mask).sum(axis=2)  # (B,F): the three maps summed
+        saved.append((a, mask))
+    z = total @ wfc + bfc  # (B,1)
+    prob = sigmoid(z)[:, 0]  # (B,)
+    assert np.all((prob > 1e-6) & (prob < 1 - 1e-6)), prob  # the engine's clamp stays inactive
+    loss = -np.mean(y * np.log(prob) + (1 - y) * np.log(1 - prob))
+    dz = ((prob - y) / B)[:, None]  # (B,1)
+    grads = [None] * 8
+    grads[6], grads[7] = total.T @ dz, dz.sum(axis=0)
+    dtotal = dz @ wfc.T  # (B,F)
+    for k, ((w, b), (a, mask)) in enumerate(zip(convs, saved)):
+        da = mask * dtotal[:, :, None] * (a > 0)
+        grads[2 * k] = conv1d(x, w, da, 1, 0, False, L)[2]
+        grads[2 * k + 1] = da.sum(axis=(0, 2)).reshape(b.shape)
+    return loss, grads
+
+
+def sgd_steps(forward_backward, x, y, W, lr, steps):
+    """Plain SGD on one batch: the losses and the weights after the last step."""
     losses = []
     for _ in range(steps):
-        loss, grads = mnist_forward_backward(x, y, W)
+        loss, grads = forward_backward(x, y, W)
         losses.append(loss)
         W = [w - lr * g for w, g in zip(W, grads)]
-    flat = np.concatenate([w.ravel() for w in W])
-    yield Case("mnist_train", "sgd3", {"batch": B, "lr": lr, "steps": steps}) \
-        .add("x", x).add("labels", y).add("params0", flat0).add("losses", np.array(losses)) \
+    return np.array(losses), np.concatenate([w.ravel() for w in W])
+
+
+def sentiment_case():
+    """Three plain-SGD steps of the sentiment CNN (4 filters per width instead of 100, 8-d
+    vectors instead of 100, sentences of 7, 5 and 4 words padded to 7: the file stays small and
+    the zero padding is exercised)."""
+    rng = Rng(20240616)
+    B, D, L, F, lr, steps = 3, 8, 7, 4, 0.1, 3
+    x = rng.uniform((B, D, L), -0.5, 0.5)
+    for i, n in enumerate([7, 5, 4]):
+        x[i, :, n:] = 0.0  # padding positions hold zero vectors, as the trainer packs them
+    y = np.array([1.0, 0.0, 1.0])
+    shapes = []
+    for k in (3, 4, 5):
+        shapes += [((F, D, k), D * k), ((F, 1), D * k)]
+    shapes += [((F, 1), F), ((1,), F)]
+    W = [rng.uniform(shape, -1 / math.sqrt(fan), 1 / math.sqrt(fan)) for shape, fan in shapes]
+    flat0 = np.concatenate([w.ravel() for w in W])
+    losses, flat = sgd_steps(sentiment_forward_backward, x, y, W, lr, steps)
+    return Case("sst2_train", "sgd3", {"batch": B, "filters": F, "lr": lr, "steps": steps}) \
+        .add("x", x).add("labels", y).add("params0", flat0).add("losses", losses) \
         .add("params", flat)
 
 

@@ -229,13 +229,10 @@ static void test_errors(void) {
 }
 
 int main(void) {
-    for (int i = 0; i < mt_backend_count(); i++) {
-        const mt_backend *b = mt_backend_at(i);
-        char why[300];
-        if (!mt_backend_available(b, why, sizeof why)) {
-            printf("test_optimizers: %s not run here: %s\n", mt_backend_name(b), why);
-            continue;
-        }
+    const mt_backend *backends[CHECK_MAX_BACKENDS];
+    int nb = check_runnable_backends(backends, CHECK_MAX_BACKENDS);
+    for (int i = 0; i < nb; i++) {
+        const mt_backend *b = backends[i];
         test_update_rules(b);
         test_state_flat(b, MT_OPTIM_SGD);
         test_state_flat(b, MT_OPTIM_ADAM);

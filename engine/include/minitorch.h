@@ -378,6 +378,12 @@ typedef struct mt_checkpoint {
 } mt_checkpoint;
 mt_status mt_checkpoint_save(const char *path, const mt_checkpoint *c);
 mt_status mt_checkpoint_load(const char *path, const mt_checkpoint *c);
+/* Reads the file's integer array `name` alone (after the same file checks as load), so a caller
+ * can learn what a file holds, e.g. which model wrote it, before matching its parameters:
+ * *count is the array's length in the file (-1 when the file has no such array) and the first
+ * min(count, cap) values go to values. */
+mt_status mt_checkpoint_read_ints(const char *path, const char *name, int64_t *values,
+                                  int64_t cap, int64_t *count);
 
 /* ------------------------------------------------------------------ layers and losses */
 /* Weights are drawn from rng (ctx's when NULL) uniform in +-1/sqrt(fan_in), PyTorch's default,

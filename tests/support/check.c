@@ -71,3 +71,14 @@ mt_tensor *make_tensor(mt_ctx *ctx, int ndim, const int64_t *shape, float lo, fl
     mt_tensor *base = mt_rand_uniform(ctx, ndim, rev, lo, hi, rng);
     return mt_permute(ctx, base, order);
 }
+
+int check_runnable_backends(const mt_backend **out, int max) {
+    int n = 0;
+    for (int i = 0; i < mt_backend_count() && n < max; i++) {
+        const mt_backend *b = mt_backend_at(i);
+        char why[300];
+        if (mt_backend_available(b, why, sizeof why)) out[n++] = b;
+        else printf("skip backend %s: %s\n", mt_backend_name(b), why);
+    }
+    return n;
+}

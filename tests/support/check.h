@@ -33,6 +33,11 @@ void check_error_impl(int returned_error, mt_status status, const char *needle, 
     check_record((expr) != NULL, __FILE__, __LINE__, "%s returned NULL: %s", #expr,            \
                  mt_last_error())
 
+/* The backends this build and machine can run into out[0..max) (in table order), printing why
+ * each other one is skipped (a cuda build without a GPU); returns how many. */
+#define CHECK_MAX_BACKENDS 16
+int check_runnable_backends(const mt_backend **out, int max);
+
 /* Compares every element of t with want (row-major) within tol. */
 void check_values(const mt_tensor *t, const float *want, double tol, const char *what);
 

@@ -25,6 +25,7 @@ static void usage(FILE *f) {
             "                  392->64, dropout 0.25, linear 64->10, logsoftmax, NLL) on MNIST;\n"
             "                  accuracy on the 10,000 test images every epoch\n"
             "  fashion-mnist   the same network on Fashion-MNIST (gzipped IDX: needs zlib)\n"
+            "                  (--model lenet: LeNet-5 with ReLU and max pooling instead)\n"
             "  sst2            MiniTorch's sentiment CNN (conv1d 3/4/5 x 100 filters over GloVe\n"
             "                  100-d vectors, max over time, linear, dropout, sigmoid, BCE);\n"
             "                  accuracy on the dev set every epoch\n"
@@ -42,6 +43,9 @@ static void usage(FILE *f) {
             "  --preset minitorch  the course's setup: mnist trains on images 0..4999, validates on\n"
             "                      images 10000..10015 and logs `Epoch E loss L valid acc C/16`\n"
             "                      every 5 batches; sst2 uses 450 train / 100 dev sentences\n"
+            "  --model NAME        mnist, fashion-mnist: minitorch (default: MiniTorch's network)\n"
+            "                      or lenet (conv 1->6 5x5 pad 2, maxpool 2, conv 6->16 5x5,\n"
+            "                      maxpool 2, linear 400->120->84->10); checkpoints record it\n"
             "  --dataset NAME      toy: simple, diag, split, xor, circle, spiral (default simple)\n"
             "  --data DIR          where the task's files are (default: data/cache/<task>; sst2:\n"
             "                      $MT_SST2_DIR, data/sst2, ../shared/data/sst2)\n"
@@ -173,6 +177,11 @@ int main(int argc, char **argv) {
                 return bad("--preset \"%s\": the only preset is minitorch", val);
             if (toy) return bad("--preset minitorch is for mnist, fashion-mnist and sst2");
             o.preset_minitorch = true;
+        } else if (!strcmp(name, "--model")) {
+            if (!image) return bad("--model is for mnist and fashion-mnist");
+            if (strcmp(val, "minitorch") && strcmp(val, "lenet"))
+                return bad("--model \"%s\": expected minitorch or lenet", val);
+            o.model = val;
         } else if (!strcmp(name, "--dataset")) {
             if (!toy) return bad("--dataset is for the toy task");
             o.dataset = val;

@@ -1,9 +1,33 @@
 #include "mnist_model.h"
 
+#include "lenet_model.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const char *const NET_NAMES[MNIST_NET_COUNT] = {"minitorch", "lenet"};
+
+const char *mnist_net_name(mnist_net net) {
+    return net >= 0 && net < MNIST_NET_COUNT ? NET_NAMES[net] : "unknown";
+}
+
+bool mnist_net_parse(const char *s, mnist_net *net) {
+    for (int i = 0; i < MNIST_NET_COUNT; i++)
+        if (!strcmp(s, NET_NAMES[i])) {
+            *net = (mnist_net)i;
+            return true;
+        }
+    return false;
+}
+
+bool mnist_net_fits(mnist_net net, int64_t h, int64_t w, char *why, size_t n) {
+    if (net == MNIST_NET_LENET) return lenet_fits(h, w, why, n);
+    if (h >= 4 && w >= 4 && h % 4 == 0 && w % 4 == 0) return true;
+    snprintf(why, n, "the minitorch network pools 4x4 windows: it needs sizes divisible by 4");
+    return false;
+}
 
 /* Overwrites every parameter with MiniTorch's RParam values, 0.1 * (U[0,1) - 0.5). */
 static mt_status minitorch_reinit(mt_params *list, mt_rng *rng) {
@@ -20,19 +44,25 @@ static mt_status minitorch_reinit(mt_params *list, mt_rng *rng) {
     return MT_OK;
 }
 
-mt_status mnist_model_init(mnist_model *m, mt_ctx *ctx, int h, int w, bool minitorch_init,
-                           mt_rng *rng) {
+mt_status mnist_model_init(mnist_model *m, mt_ctx *ctx, mnist_net net, int h, int w,
+                           bool minitorch_init, mt_rng *rng) {
     memset(m, 0, sizeof *m);
-    if (h % 4 || w % 4 || h < 4 || w < 4) return MT_ERR_ARG;
+    char why[160];
+    /* the trainer checks the size first, with a message (the engine's error slot is its own) */
+    if (net < 0 || net >= MNIST_NET_COUNT || !mnist_net_fits(net, h, w, why, sizeof why))
+        return MT_ERR_ARG;
+    m->net = net;
     m->h = h;
     m->w = w;
     int flat = 8 * (h / 4) * (w / 4); /* 392 for 28x28 */
     mt_status s;
-    if ((s = mt_conv2d_init(&m->conv1, ctx, &m->params, "conv1", 1, 4, 3, 3, rng)) != MT_OK ||
+    if (net == MNIST_NET_LENET) s = lenet_init(m, ctx, rng);
+    else if ((s = mt_conv2d_init(&m->conv1, ctx, &m->params, "conv1", 1, 4, 3, 3, rng)) != MT_OK ||
         (s = mt_conv2d_init(&m->conv2, ctx, &m->params, "conv2", 4, 8, 3, 3, rng)) != MT_OK ||
         (s = mt_linear_init(&m->fc1, ctx, &m->params, "fc1", flat, 64, rng)) != MT_OK ||
         (s = mt_linear_init(&m->fc2, ctx, &m->params, "fc2", 64, MNIST_CLASSES, rng)) != MT_OK)
         return s;
+    if (s != MT_OK) return s;
     if (minitorch_init) {
         mt_rng local;
         if (!rng) mt_rng_seed(rng = &local, 0);
@@ -48,6 +78,7 @@ void mnist_model_free(mnist_model *m) {
 
 mt_tensor *mnist_model_forward(mt_ctx *ctx, const mnist_model *m, mt_tensor *x, bool training) {
     if (!x) return NULL;
+    if (m->net == MNIST_NET_LENET) return lenet_forward(ctx, m, x);
     int64_t b = x->shape[0];
     mt_tensor *h1 = mt_relu(ctx, mt_conv2d_forward(ctx, &m->conv1, x)); /* (B,4,h,w) */
     mt_tensor *h2 = mt_relu(ctx, mt_conv2d_forward(ctx, &m->conv2, h1)); /* (B,8,h,w) */

@@ -138,7 +138,7 @@ mt_status sentiment_train_step(sentiment_model *m, mt_optim *opt, mt_ctx *scratc
 }
 
 int64_t sentiment_evaluate(sentiment_model *m, mt_ctx *scratch, const sst2_set *set,
-                           const sst2_vectors *v, int n, int len, int chunk) {
+                           const sst2_vectors *v, int n, int len, int chunk, int64_t *confusion) {
     int *idx = malloc((size_t)chunk * sizeof *idx);
     if (!idx) return -1;
     int64_t correct = 0;
@@ -162,7 +162,11 @@ int64_t sentiment_evaluate(sentiment_model *m, mt_ctx *scratch, const sst2_set *
             correct = -1;
             break;
         }
-        for (int i = 0; i < b; i++) correct += (ph[i] > 0.5f) == (yh[i] == 1.0f);
+        for (int i = 0; i < b; i++) {
+            int pred = ph[i] > 0.5f, truth = yh[i] == 1.0f;
+            correct += pred == truth;
+            if (confusion) confusion[truth * 2 + pred]++;
+        }
     }
     mt_set_grad_enabled(was);
     mt_ctx_reset(scratch);

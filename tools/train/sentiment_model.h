@@ -48,8 +48,9 @@ void sst2_pack(const sst2_set *set, const sst2_vectors *v, const int *idx, int b
 mt_status sentiment_train_step(sentiment_model *m, mt_optim *opt, mt_ctx *scratch,
                                const sst2_set *set, const sst2_vectors *v, const int *idx, int b,
                                int len, float *loss, int *correct);
-/* Correct predictions over the first n examples of set in eval mode, in chunks; -1 on error. */
+/* Correct predictions over the first n examples of set in eval mode, in chunks; -1 on error.
+ * confusion (2x2, rows: true label, columns: predicted; NULL: not wanted) gains the counts. */
 int64_t sentiment_evaluate(sentiment_model *m, mt_ctx *scratch, const sst2_set *set,
-                           const sst2_vectors *v, int n, int len, int chunk);
+                           const sst2_vectors *v, int n, int len, int chunk, int64_t *confusion);
 
 #endif

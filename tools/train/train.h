@@ -13,6 +13,7 @@ typedef struct train_opts {
     const char *backend;   /* engine backend name */
     const char *optimizer; /* sgd or adam */
     const char *dataset;   /* toy: simple, diag, split, xor, circle, spiral */
+    const char *model;     /* mnist, fashion-mnist: minitorch or lenet (NULL: minitorch) */
     const char *data_dir;  /* --data: where the task's files are (NULL: the defaults) */
     const char *out_dir;   /* --out (NULL: reports/train-<task>-<timestamp>/) */
     const char *root;      /* repository root: data/cache and reports live under it */

@@ -29,16 +29,22 @@ void tr_shuffle(int *idx, int n, mt_rng *rng);
 #define TR_CHECKPOINT_FILE "checkpoint.mtckpt"
 /* The checkpoint's path in dir into out (false when it does not fit). */
 bool tr_checkpoint_path(char *out, size_t n, const char *dir);
-/* Writes the state after `epoch` epochs (makes dir and its parents first). */
-bool tr_checkpoint_save(tr_session *s, const train_opts *o, mt_params *list, int epoch,
-                        const int *order, int n, char *err, size_t errlen);
+/* Writes the state after `epoch` epochs (makes dir and its parents first). model names the
+ * network (minitorch, lenet, sentiment, toy): resume and load refuse another model's file by
+ * name before they match parameters. best: the best validation count so far, for a trainer
+ * that logs it (sst2; the others pass 0), so a resumed run logs what an uninterrupted one does. */
+bool tr_checkpoint_save(tr_session *s, const train_opts *o, const char *model, mt_params *list,
+                        int epoch, int64_t best, const int *order, int n, char *err,
+                        size_t errlen);
 /* Restores what tr_checkpoint_save wrote into list, the optimizer, the generators and order[0..n);
- * *epoch is the epochs it had done. A file from another model, optimizer, data size or setting
- * is an error saying what differs. */
-bool tr_checkpoint_resume(tr_session *s, const train_opts *o, mt_params *list, int *order, int n,
-                          int *epoch, char *err, size_t errlen);
-/* Loads only the parameters (for --eval). */
-bool tr_checkpoint_load_params(const char *dir, mt_params *list, char *err, size_t errlen);
+ * *epoch is the epochs it had done and *best (unless NULL) the best count saved. A file from
+ * another model, optimizer, data size or setting is an error saying what differs. */
+bool tr_checkpoint_resume(tr_session *s, const train_opts *o, const char *model,
+                          mt_params *list, int *order, int n, int *epoch, int64_t *best,
+                          char *err, size_t errlen);
+/* Loads only the parameters of o->checkpoint_dir's checkpoint (for --eval). */
+bool tr_checkpoint_load_params(const train_opts *o, const char *model, mt_params *list,
+                               char *err, size_t errlen);
 /* Prints "accuracy C/N (P%)" and the confusion matrix (rows: true class, columns: predicted)
  * to stdout; counts is classes x classes. */
 void tr_print_confusion(const char *title, const int64_t *counts, int classes,

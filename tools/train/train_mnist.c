@@ -1,4 +1,5 @@
-/* ./train mnist | fashion-mnist: MiniTorch's network (mnist_model.h) on the IDX files.
+/* ./train mnist | fashion-mnist: MiniTorch's network, or LeNet with --model lenet (mnist_model.h),
+ * on the IDX files.
  *
  * Default: every training image (or --limit N), shuffled each epoch, pixels scaled to [0,1],
  * accuracy on the whole test set after each epoch; one log line per epoch.
@@ -53,8 +54,27 @@ static bool labels_beside(const char *images, char *out, size_t n) {
     return true;
 }
 
+/* --model NAME (NULL: minitorch) into net; false with a message for an unknown name (main.c
+ * checks it too; this guards callers that fill train_opts themselves, like the tests). */
+static bool pick_net(const train_opts *o, mnist_net *net, char *err, size_t errlen) {
+    *net = MNIST_NET_MINITORCH;
+    if (!o->model || mnist_net_parse(o->model, net)) return true;
+    return tr_err(err, errlen, "--model %s: expected minitorch or lenet", o->model);
+}
+
+/* Whether net takes path's h x w images, with a message naming the file when not. */
+static bool check_size(mnist_net net, const char *path, int64_t h, int64_t w, char *err,
+                       size_t errlen) {
+    char why[160];
+    if (mnist_net_fits(net, h, w, why, sizeof why)) return true;
+    return tr_err(err, errlen, "%s: images are %lldx%lld; %s", path, (long long)h, (long long)w,
+                  why);
+}
+
 /* --eval FILE: the checkpoint's parameters on FILE's images, in eval mode (no dropout). */
 static bool eval_mnist(const train_opts *o, char *err, size_t errlen) {
+    mnist_net net;
+    if (!pick_net(o, &net, err, errlen)) return false;
     char labels[1200];
     if (!labels_beside(o->eval_file, labels, sizeof labels))
         return tr_err(err, errlen, "--eval %s: expected an images IDX file with \"images\" in "
@@ -66,19 +86,17 @@ static bool eval_mnist(const train_opts *o, char *err, size_t errlen) {
     tr_session sess = {0};
     float *x = NULL, *logp = NULL;
     bool ok = false;
-    if (!idx_load_dataset(o->eval_file, labels, MNIST_CLASSES, &set, err, errlen)) goto done;
-    if (set.rows % 4 || set.cols % 4) {
-        tr_err(err, errlen, "%s: images are %lldx%lld; the network needs sizes divisible by 4",
-               o->eval_file, (long long)set.rows, (long long)set.cols);
+    if (!idx_load_dataset(o->eval_file, labels, MNIST_CLASSES, &set, err, errlen) ||
+        !check_size(net, o->eval_file, set.rows, set.cols, err, errlen) ||
+        !tr_session_open(&sess, o, err, errlen))
         goto done;
-    }
-    if (!tr_session_open(&sess, o, err, errlen)) goto done;
-    if (mnist_model_init(&model, sess.params, (int)set.rows, (int)set.cols, false, &sess.rng) !=
-        MT_OK) {
+    if (mnist_model_init(&model, sess.params, net, (int)set.rows, (int)set.cols, false,
+                         &sess.rng) != MT_OK) {
         tr_err(err, errlen, "model: %s", mt_last_error());
         goto done;
     }
-    if (!tr_checkpoint_load_params(o->checkpoint_dir, &model.params, err, errlen)) goto done;
+    if (!tr_checkpoint_load_params(o, mnist_net_name(net), &model.params, err, errlen))
+        goto done;
     /* pixels as the default run scales them, raw for a --preset minitorch checkpoint */
     int h = (int)set.rows, w = (int)set.cols, chunk = 500;
     x = to_float(&set, 0, set.n, o->preset_minitorch);
@@ -123,6 +141,8 @@ done:
 
 bool train_mnist(const train_opts *o, char *err, size_t errlen) {
     if (o->eval_file) return eval_mnist(o, err, errlen);
+    mnist_net net;
+    if (!pick_net(o, &net, err, errlen)) return false;
     char dir[1024], paths[4][1100];
     if (o->data_dir) snprintf(dir, sizeof dir, "%s", o->data_dir);
     else snprintf(dir, sizeof dir, "%s/data/cache/%s", o->root, o->task);
@@ -144,12 +164,13 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
     if (!idx_load_dataset(paths[0], paths[1], MNIST_CLASSES, &train, err, errlen) ||
         !idx_load_dataset(paths[2], paths[3], MNIST_CLASSES, &test, err, errlen))
         goto done;
-    if (train.rows != test.rows || train.cols != test.cols || train.rows % 4 || train.cols % 4) {
+    if (train.rows != test.rows || train.cols != test.cols) {
         tr_err(err, errlen, "%s: images are %lldx%lld, the test set's %lldx%lld; the network "
-               "needs equal sizes divisible by 4", paths[0], (long long)train.rows,
-               (long long)train.cols, (long long)test.rows, (long long)test.cols);
+               "needs equal sizes", paths[0], (long long)train.rows, (long long)train.cols,
+               (long long)test.rows, (long long)test.cols);
         goto done;
     }
+    if (!check_size(net, paths[0], train.rows, train.cols, err, errlen)) goto done;
 
     /* which images train and which validate */
     bool preset = o->preset_minitorch;
@@ -177,7 +198,7 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
     for (int64_t i = 0; i < ntrain; i++) order[i] = (int)i;
 
     if (!tr_session_open(&sess, o, err, errlen)) goto done;
-    if (mnist_model_init(&model, sess.params, h, w, preset, &sess.rng) != MT_OK) {
+    if (mnist_model_init(&model, sess.params, net, h, w, preset, &sess.rng) != MT_OK) {
         tr_err(err, errlen, "model: %s", mt_last_error());
         goto done;
     }
@@ -185,8 +206,8 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
     int first = 1;
     if (o->resume) {
         int done_epochs = 0;
-        if (!tr_checkpoint_resume(&sess, o, &model.params, order, (int)ntrain, &done_epochs, err,
-                                  errlen))
+        if (!tr_checkpoint_resume(&sess, o, mnist_net_name(net), &model.params, order,
+                                  (int)ntrain, &done_epochs, NULL, err, errlen))
             goto done;
         first = done_epochs + 1;
     }
@@ -195,8 +216,9 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
                      "train_seconds,examples_per_second,eval_seconds",
                      err, errlen))
         goto done;
-    report_log(&rep, "# %s: %lld training images, %lld validation images (%s), backend %s, %s "
-               "lr %g, batch %d, seed %llu%s", o->task, (long long)ntrain, (long long)nval,
+    report_log(&rep, "# %s, %s network: %lld training images, %lld validation images (%s), "
+               "backend %s, %s lr %g, batch %d, seed %llu%s", o->task, mnist_net_name(net),
+               (long long)ntrain, (long long)nval,
                preset ? "training images 10000..10015" : "the test set", o->backend, o->optimizer,
                (double)o->lr, B, (unsigned long long)o->seed,
                preset ? ", preset minitorch" : "");
@@ -276,7 +298,8 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
                    mean_loss, tacc, (long long)vc, (long long)nval, vacc, train_secs,
                    (double)seen / train_secs, eval_secs);
         report_epoch(&rep, mean_loss, vacc);
-        if (o->checkpoint_dir && !tr_checkpoint_save(&sess, o, &model.params, epoch, order,
+        if (o->checkpoint_dir && !tr_checkpoint_save(&sess, o, mnist_net_name(net),
+                                                     &model.params, epoch, 0, order,
                                                      (int)ntrain, err, errlen))
             goto done;
     }

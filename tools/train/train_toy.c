@@ -48,7 +48,9 @@ bool train_toy(const train_opts *o, char *err, size_t errlen) {
     int first = 1;
     if (o->resume) {
         int done_epochs = 0;
-        if (!tr_checkpoint_resume(&sess, o, &list, NULL, 0, &done_epochs, err, errlen)) goto done;
+        if (!tr_checkpoint_resume(&sess, o, "toy", &list, NULL, 0, &done_epochs, NULL, err,
+                                  errlen))
+            goto done;
         first = done_epochs + 1;
     }
     if (!report_open(&rep, o->out_dir, o->root, "toy", "epoch,loss,correct,total,seconds", err,
@@ -87,7 +89,7 @@ bool train_toy(const train_opts *o, char *err, size_t errlen) {
                        tr_now() - t0);
         }
         if (o->checkpoint_dir &&
-            !tr_checkpoint_save(&sess, o, &list, epoch, NULL, 0, err, errlen))
+            !tr_checkpoint_save(&sess, o, "toy", &list, epoch, 0, NULL, 0, err, errlen))
             goto done;
     }
     report_log(&rep, "# %.3f s for %d epochs; wrote %s/log.txt and %s/curves.csv", tr_now() - t0,

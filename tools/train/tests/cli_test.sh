@@ -31,6 +31,8 @@ expect 2 "unknown flag \"--bogus\"" -- mnist --bogus 3
 expect 2 "unknown task" -- cifar
 expect 2 "--preset" -- mnist --preset pytorch
 expect 2 "needs a value" -- mnist --seed
+expect 2 "--model \"resnet\": expected minitorch or lenet" -- mnist --model resnet
+expect 2 "--model is for mnist and fashion-mnist" -- sst2 --model lenet
 expect 2 "no backend named 'gpu9'" -- mnist --backend gpu9
 expect 0 "usage: ./train" -- --help
 expect 2 "--resume needs --checkpoint" -- toy --resume
@@ -67,6 +69,9 @@ if [ "$(wc -l <"$tmp/mn/curves.csv")" -ne 3 ] || ! grep -q "<polyline" "$tmp/mn/
   echo "FAIL: mnist run: want 2 log lines, 2 CSV rows and a chart in $tmp/mn"
   fails=$((fails + 1))
 fi
+# --model lenet through the command line: the log names the network
+expect 0 "lenet network" -- mnist --model lenet --epochs 1 --data "$tmp/blank" --out "$tmp/le" \
+  --backend naive
 # a short toy run: learns the simple set and writes its files
 expect 0 "Epoch 200 loss" -- toy --dataset simple --epochs 200 --backend naive --out "$tmp/out"
 if [ ! -s "$tmp/out/log.txt" ] || [ "$(wc -l <"$tmp/out/curves.csv")" -ne 21 ]; then

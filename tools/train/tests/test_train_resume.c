@@ -2,17 +2,18 @@
  * k epochs resumed for the rest end with byte-identical checkpoints (parameters, optimizer state,
  * generators, data order) and the same per-epoch losses, bit for bit; broken and mismatched
  * checkpoints are refused with the file named; --eval scores a checkpoint. Small generated
- * MNIST-shaped data (8x8 images), so it runs in a second. */
+ * MNIST-shaped data (8x8 and 12x12 images) and SST-2-shaped data (TSVs and a 20-d word-vector
+ * cache written here), so it runs in a second. */
 #include "check.h"
 #include "fixture.h"
 #include "report.h"
+#include "sentences_fixture.h"
 #include "train.h"
 #include "train_common.h"
 #include "util.h"
 
 #include <string.h>
 
-#define SIDE 8
 
 /* An IDX file of unsigned bytes: 0 0 0x08 ndim, big-endian dims, the bytes. */
 static const char *write_idx(const char *name, int ndim, const int *dims, const uint8_t *v) {
@@ -30,23 +31,24 @@ static const char *write_idx(const char *name, int ndim, const int *dims, const 
     return p;
 }
 
-/* Images whose label is which quadrant is bright, plus noise: learnable, not trivial. */
-static void write_set(const char *prefix, int n, uint64_t seed) {
+/* side x side images whose label is which quadrant is bright, plus noise: learnable, not
+ * trivial. 8x8 for MiniTorch's network; LeNet needs at least 12x12. */
+static void write_set(const char *prefix, int n, uint64_t seed, int side) {
     mt_rng r;
     mt_rng_seed(&r, seed);
-    uint8_t *img = malloc((size_t)n * SIDE * SIDE), *lab = malloc((size_t)n);
+    uint8_t *img = malloc((size_t)n * side * side), *lab = malloc((size_t)n);
     for (int i = 0; i < n; i++) {
         lab[i] = (uint8_t)(mt_rng_next(&r) % 4);
-        for (int y = 0; y < SIDE; y++)
-            for (int x = 0; x < SIDE; x++) {
-                int q = (y >= SIDE / 2) * 2 + (x >= SIDE / 2);
+        for (int y = 0; y < side; y++)
+            for (int x = 0; x < side; x++) {
+                int q = (y >= side / 2) * 2 + (x >= side / 2);
                 int v = (q == lab[i] ? 160 : 20) + (int)(mt_rng_next(&r) % 90);
-                img[(size_t)i * SIDE * SIDE + y * SIDE + x] = (uint8_t)v;
+                img[(size_t)i * side * side + y * side + x] = (uint8_t)v;
             }
     }
     char name[64];
     snprintf(name, sizeof name, "%s-images-idx3-ubyte", prefix);
-    write_idx(name, 3, (int[]){n, SIDE, SIDE}, img);
+    write_idx(name, 3, (int[]){n, side, side}, img);
     snprintf(name, sizeof name, "%s-labels-idx1-ubyte", prefix);
     write_idx(name, 1, (int[]){n}, lab);
     free(img);
@@ -213,13 +215,13 @@ static void test_mnist_refusals(void) {
     expect_fail(train_mnist(&x, err, sizeof err), err, "checksum", cutpath, "corrupt");
     free(d);
 
-    /* the toy network's checkpoint is not an MNIST network's */
+    /* the toy network's checkpoint is not an MNIST network's, and says so by name */
     char toy[200];
     ckpt_dir(toy, sizeof toy, "toy-full");
     x = r;
     x.checkpoint_dir = toy;
-    expect_fail(train_mnist(&x, err, sizeof err), err, "parameters in the file, the model has",
-                NULL, "another model");
+    expect_fail(train_mnist(&x, err, sizeof err), err, "checkpoint of the toy model", NULL,
+                "another model");
 }
 
 static void test_toy_resume(void) {
@@ -272,14 +274,190 @@ static void test_mnist_eval(void) {
                 "(72, 64) in the model", "eval: other image size");
 }
 
+/* --model lenet: trains, resumes and evaluates through the same loop; a LeNet checkpoint and a
+ * MiniTorch-network checkpoint refuse each other by model name (not by a parameter shape), and
+ * LeNet refuses images too small for its two pools. */
+static void test_lenet(void) {
+    char dir[200], ck[200], path[300], err[TR_ERR_LEN] = "";
+    ckpt_dir(dir, sizeof dir, "lenet-data");
+    tr_mkdir_p(dir, err, sizeof err);
+    write_set("lenet-data/train", 32, 3, 12);
+    write_set("lenet-data/t10k", 16, 4, 12);
+    ckpt_dir(ck, sizeof ck, "lenet-ckpt");
+    tr_checkpoint_path(path, sizeof path, ck);
+
+    train_opts o = base_opts("mnist", "lenet");
+    o.model = "lenet";
+    o.data_dir = dir;
+    o.epochs = 1;
+    o.checkpoint_dir = ck;
+    CHECK(train_mnist(&o, err, sizeof err), "lenet: 1 epoch on 12x12 images: %s", err);
+    train_opts r = o;
+    r.out_dir = base_opts("mnist", "lenet-res").out_dir;
+    r.epochs = 2;
+    r.resume = true;
+    CHECK(train_mnist(&r, err, sizeof err), "lenet: resume for 1 more: %s", err);
+    train_opts e = o;
+    char images[300];
+    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte", dir);
+    e.eval_file = images;
+    CHECK(train_mnist(&e, err, sizeof err), "lenet: --eval its own checkpoint: %s", err);
+
+    /* the minitorch network (the default) against LeNet's checkpoint, and back */
+    train_opts m = r;
+    m.model = NULL;
+    expect_fail(train_mnist(&m, err, sizeof err), err, "checkpoint of the lenet model, this run "
+                "builds the minitorch model", "--model lenet", "resume lenet as minitorch");
+    m = e;
+    m.model = "minitorch";
+    expect_fail(train_mnist(&m, err, sizeof err), err, "checkpoint of the lenet model", path,
+                "eval lenet as minitorch");
+    char part[200];
+    ckpt_dir(part, sizeof part, "part-sgd");
+    m = r;
+    m.checkpoint_dir = part;
+    expect_fail(train_mnist(&m, err, sizeof err), err, "checkpoint of the minitorch model, this "
+                "run builds the lenet model", "--model minitorch", "resume minitorch as lenet");
+    m = base_opts("mnist", "lenet-small");
+    m.model = "lenet";
+    expect_fail(train_mnist(&m, err, sizeof err), err, "images are 8x8", "at least 12",
+                "lenet on 8x8 images");
+    m.model = "resnet";
+    expect_fail(train_mnist(&m, err, sizeof err), err, "--model resnet", NULL, "unknown model");
+}
+
+/* Runs train_sst2 with stdout in a file, which it returns (for --eval's printed matrix). */
+static char *sst2_stdout(const train_opts *o, bool *ok, char *err, size_t errlen) {
+    char path[300];
+    snprintf(path, sizeof path, "%s/eval-stdout.txt", fixture_tmpdir());
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *f = fopen(path, "w");
+    if (saved < 0 || !f) {
+        *ok = false;
+        return NULL;
+    }
+    dup2(fileno(f), 1);
+    *ok = train_sst2(o, err, errlen);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    fclose(f);
+    size_t n;
+    return slurp(path, &n);
+}
+
+/* The two counts of the confusion-matrix row named `name` in text (the header row names the
+ * classes too, but no counts follow there). */
+static bool matrix_row(const char *text, const char *name, long long *a, long long *b) {
+    char fmt[64];
+    snprintf(fmt, sizeof fmt, "%s %%lld %%lld", name);
+    for (const char *p = text; p && (p = strstr(p, name)); p += strlen(name))
+        if (sscanf(p, fmt, a, b) == 2) return true;
+    return false;
+}
+
+/* sst2: --checkpoint, --resume (bit-identical losses and checkpoints, the best dev accuracy
+ * carried over) and --eval (accuracy and a 2x2 confusion matrix) on generated sentences. */
+static void test_sst2(void) {
+    char dir[200], cache[200], err[TR_ERR_LEN] = "";
+    ckpt_dir(dir, sizeof dir, "sst2");
+    ckpt_dir(cache, sizeof cache, "data/cache");
+    CHECK(tr_mkdir_p(dir, err, sizeof err) && tr_mkdir_p(cache, err, sizeof err), "%s", err);
+    mt_rng r;
+    mt_rng_seed(&r, 9);
+    char *tsv = make_tsv(60, &r);
+    fixture_write("sst2/train.tsv", tsv, strlen(tsv));
+    free(tsv);
+    tsv = make_tsv(30, &r);
+    const char *dev = fixture_write("sst2/dev.tsv", tsv, strlen(tsv));
+    free(tsv);
+    size_t glen;
+    uint8_t *gbuf = make_glove(&glen, &r);
+    fixture_write("data/cache/glove100.bin", gbuf, glen);
+    free(gbuf);
+
+    char full[200], part[200], a[300], b[300];
+    ckpt_dir(full, sizeof full, "sst2-full");
+    ckpt_dir(part, sizeof part, "sst2-part");
+    tr_checkpoint_path(a, sizeof a, full);
+    tr_checkpoint_path(b, sizeof b, part);
+    train_opts o = base_opts("sst2", "sst2-full");
+    o.data_dir = dir;
+    o.checkpoint_dir = full;
+    CHECK(train_sst2(&o, err, sizeof err), "sst2: 3 epochs: %s", err);
+    train_opts p = o;
+    p.out_dir = base_opts("sst2", "sst2-part").out_dir;
+    p.checkpoint_dir = part;
+    p.epochs = 1;
+    CHECK(train_sst2(&p, err, sizeof err), "sst2: 1 epoch: %s", err);
+    CHECK(!same_file(a, b), "sst2: after 1 and 3 epochs the checkpoints differ");
+    train_opts res = p;
+    res.out_dir = base_opts("sst2", "sst2-res").out_dir;
+    res.epochs = 3;
+    res.resume = true;
+    CHECK(train_sst2(&res, err, sizeof err), "sst2: resume for 2 more: %s", err);
+    CHECK(same_file(a, b), "sst2: 3 epochs and 1 + resumed 2 end in byte-identical checkpoints");
+    /* columns: 2 summed loss, 3 mean loss, 8 best dev accuracy */
+    static const int cols[3] = {2, 3, 8};
+    for (int epoch = 2; epoch <= 3; epoch++)
+        for (int c = 0; c < 3; c++) {
+            char l1[64] = "", l2[64] = "";
+            bool f1 = csv_field(o.out_dir, epoch, cols[c], l1, sizeof l1);
+            bool f2 = csv_field(res.out_dir, epoch, cols[c], l2, sizeof l2);
+            CHECK(f1 && f2 && strcmp(l1, l2) == 0, "sst2 epoch %d column %d: %s uninterrupted, "
+                  "%s resumed (bit for bit)", epoch, cols[c], l1, l2);
+        }
+    char l1[64] = "";
+    CHECK(!csv_field(res.out_dir, 1, 2, l1, sizeof l1), "sst2: the resumed run starts at epoch 2");
+
+    /* --eval: every dev sentence lands in the 2x2 matrix, and the accuracy is the CSV's */
+    train_opts e = o;
+    e.eval_file = dev;
+    bool ok = false;
+    char *text = sst2_stdout(&e, &ok, err, sizeof err);
+    CHECK(ok && text, "sst2 --eval: %s", err);
+    char want[64] = "", acc[64] = "";
+    csv_field(o.out_dir, 3, 5, acc, sizeof acc);
+    snprintf(want, sizeof want, "accuracy %s/30 (", acc);
+    long long nn = 0, np = 0, pn = 0, pp = 0;
+    bool rows = matrix_row(text, "negative", &nn, &np) && matrix_row(text, "positive", &pn, &pp);
+    CHECK(text && strstr(text, want), "sst2 --eval prints \"%s\" (the last epoch's dev count): "
+          "%s", want, text ? text : "(nothing)");
+    CHECK(rows && nn + np + pn + pp == 30 && acc[0] && nn + pp == atoll(acc),
+          "sst2 --eval: a 2x2 matrix of the 30 sentences whose diagonal is the hits (%lld %lld / "
+          "%lld %lld)", nn, np, pn, pp);
+    free(text);
+
+    /* another model's checkpoint either way, and another --batch */
+    char mn[200];
+    ckpt_dir(mn, sizeof mn, "part-sgd");
+    train_opts x = res;
+    x.checkpoint_dir = mn;
+    expect_fail(train_sst2(&x, err, sizeof err), err, "checkpoint of the minitorch model, this run "
+                "builds the sentiment model", NULL, "sst2 resuming an mnist checkpoint");
+    x = base_opts("mnist", "sst2-as-mnist");
+    x.checkpoint_dir = full;
+    x.resume = true;
+    expect_fail(train_mnist(&x, err, sizeof err), err, "checkpoint of the sentiment model", a,
+                "mnist resuming an sst2 checkpoint");
+    CHECK(!strstr(err, "--model"), "no --model hint when --model cannot help: %s", err);
+    x = res;
+    x.batch = 5;
+    expect_fail(train_sst2(&x, err, sizeof err), err, "--batch 8, this run has 5", b,
+                "sst2 with another --batch");
+}
+
 int main(void) {
-    write_set("train", 48, 1);
-    write_set("t10k", 24, 2);
+    write_set("train", 48, 1, 8);
+    write_set("t10k", 24, 2, 8);
     test_toy_resume();
     test_mnist_resume("sgd");
     test_mnist_resume("adam");
     test_mnist_refusals();
     test_mnist_eval();
+    test_lenet();
+    test_sst2();
     /* leave nothing behind: the fixture folder holds folders of run outputs */
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'/*", fixture_tmpdir());

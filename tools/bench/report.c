@@ -110,6 +110,7 @@ static const char *col_a(const bench_run *run) {
 static const char *col_b(const bench_run *run) {
     if (strcmp(run->sweep->name, "matmul") == 0) return "B";
     if (strncmp(run->sweep->name, "conv", 4) == 0) return "weight";
+    if (strcmp(run->sweep->name, "nn") == 0) return "grad"; /* the pooling backward's second input */
     return "b";
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CTest smoke test of ./bench: quick sweeps (matmul, elementwise, reduce, and conv when built) into
+# CTest smoke test of ./bench: quick sweeps (matmul, elementwise, reduce, conv1d, conv2d, nn) into
 # a temporary folder; checks that each report, chart and raw JSON is written and well-formed, then
 # plants a wrong result and expects the run to fail.
 set -euo pipefail
@@ -11,7 +11,7 @@ PY=/usr/bin/python3
 passed=0
 fail() { echo "bench_smoke: FAIL: $*"; echo "$passed passed, 1 failed"; exit 1; }
 
-benches=(matmul elementwise reduce conv1d conv2d)
+benches=(matmul elementwise reduce conv1d conv2d nn)
 
 for b in "${benches[@]}"; do
   out="$tmp/$b"

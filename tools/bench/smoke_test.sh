@@ -35,6 +35,10 @@ for must in ("## Times", "## Check against the naive backend", "Command: `./benc
 assert "MISMATCH" not in text and "FAILED" not in text
 PYEOF
   grep -q "$(basename "$md")" "$out/README.md" || fail "$b: README.md does not index the report"
+  # the report's own headline line, read back into the index's headline table
+  grep -q "^<!-- headline: .* vs .*x median over [0-9]* case" "$md" || fail "$b: the report has no headline line"
+  grep -q "^| $b | .* vs .*x median over [0-9]* case.* | \`./bench $b " "$out/README.md" \
+      || fail "$b: README.md's headline table lacks $b's ratio and command"
   passed=$((passed + 1))
 done
 
@@ -46,6 +50,9 @@ rc=$?
 set -e
 [ "$rc" -eq 1 ] || { cat "$tmp/planted.log"; fail "planted wrong result: exit $rc, expected 1"; }
 grep -q "MISMATCH" "$tmp"/planted/matmul-*.md || fail "planted wrong result: report shows no mismatch"
+# a failed run's numbers are not to be trusted: no headline, and the index shows "-"
+! grep -q "^<!-- headline:" "$tmp"/planted/matmul-*.md || fail "planted wrong result: the report has a headline"
+grep -q "^| matmul | - | " "$tmp/planted/README.md" || fail "planted wrong result: the index shows a headline"
 passed=$((passed + 1))
 
 # A case above --naive-limit: the naive backend is skipped (and says so), the check runs on a slice

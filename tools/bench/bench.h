@@ -132,6 +132,7 @@ extern const bench_sweep bench_sweep_elementwise;
 extern const bench_sweep bench_sweep_reduce;
 extern const bench_sweep bench_sweep_conv1d;
 extern const bench_sweep bench_sweep_conv2d;
+extern const bench_sweep bench_sweep_nn;
 
 /* ------------------------------------------------------------------ shared helpers */
 /* Deterministic inputs: uniform in [-1, 1) from (seed, stream). */
@@ -162,6 +163,19 @@ typedef struct bench_check {
 } bench_check;
 void bench_compare(const bench_reference *ref, const bench_output *outs, int nouts,
                    bench_check *check);
+
+/* The memcpy baseline of the bandwidth-bound sweeps (elementwise, reduce, nn): an op that reads
+ * plus writes `work` bytes moves the same traffic as a memcpy of work / 2 bytes. */
+typedef struct bench_copy {
+    unsigned char *src, *dst;
+    size_t bytes;
+} bench_copy;
+/* Allocates and writes both buffers (every page touched before timing); 0 or -1 with err. */
+int bench_copy_init(bench_copy *cp, double work, uint64_t seed, char *err, size_t errlen);
+void bench_copy_run(bench_copy *cp);
+/* 0 when the destination equals the source, else -1 with err. */
+int bench_copy_verify(const bench_copy *cp, char *err, size_t errlen);
+void bench_copy_free(bench_copy *cp);
 
 /* OpenBLAS baselines (bench/baseline_blas.c). */
 void bench_openblas_set_threads(int threads);

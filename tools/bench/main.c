@@ -21,7 +21,7 @@
 static const bench_sweep *find_sweep(const char *name) {
     static const bench_sweep *const sweeps[] = {
         &bench_sweep_matmul, &bench_sweep_elementwise, &bench_sweep_reduce,
-        &bench_sweep_conv1d, &bench_sweep_conv2d,
+        &bench_sweep_conv1d, &bench_sweep_conv2d, &bench_sweep_nn,
     };
     for (size_t i = 0; i < sizeof sweeps / sizeof sweeps[0]; i++)
         if (strcmp(sweeps[i]->name, name) == 0) return sweeps[i];
@@ -33,7 +33,7 @@ static void usage(FILE *f) {
 "usage: ./bench BENCH (--sweep | --shapes FILE) [options] [--benchmark_* flags]\n"
 "\n"
 "BENCH is one of: matmul, elementwise, reduce"
-", conv1d, conv2d"
+", conv1d, conv2d, nn"
 ".\n"
 "Times every case on every selected backend and baseline (Google Benchmark: warm-up excluded,\n"
 "median of repetitions with min/max, wall-clock time), re-checks each output against the naive\n"
@@ -43,7 +43,8 @@ static void usage(FILE *f) {
 "  --sweep            run the built-in shapes (the MiniTorch README table, MNIST and realistic\n"
 "                     layers for conv; square and training shapes, with a layer's backward\n"
 "                     products on transposed views, for matmul; 1M elements for\n"
-"                     elementwise and reduce)\n"
+"                     elementwise and reduce; softmax, logsoftmax, argmax, pooling and its\n"
+"                     backward, dropout on 1M-element and training shapes for nn)\n"
 "  --shapes FILE      run the cases in FILE instead (format below)\n"
 "  --quick            a few small cases and short timing (smoke tests)\n"
 "  --backends LIST    comma-separated backends (default: every backend this machine can run,\n"
@@ -55,7 +56,7 @@ static void usage(FILE *f) {
 "  --threads N        threads for the engine, OpenBLAS and PyTorch alike (default: online CPUs)\n"
 "  --out DIR          where reports go (default: %s/reports)\n"
 "  --naive-limit G    largest case timed on the naive backend, in GFLOP (matmul, conv) or GB\n"
-"                     moved (elementwise, reduce); larger ones are skipped and say so, and\n"
+"                     moved (elementwise, reduce, nn); larger ones are skipped and say so, and\n"
 "                     are checked on a slice (default 4, with --quick 0.05)\n"
 "  --note TEXT        a line for the report's machine section (repeatable), e.g. that the\n"
 "                     machine was shared with other jobs\n"
@@ -75,6 +76,8 @@ static void usage(FILE *f) {
 "  conv1d/2d:    INPUT WEIGHT    16x1x28x28 4x1x3x3   (forward and forward+backward rows)\n"
 "  elementwise:  SHAPE [OPS]     1048576 add,mul,neg   (default ops: neg,relu,exp,sigmoid,add,mul)\n"
 "  reduce:       SHAPE [DIM [OPS]]  1024x1024 1 sum,max   (default: dim -1, ops sum,prod,max)\n"
+"  nn:           SHAPE OP [DIM|WINDOW|RATE%%]  1024x1024 softmax 0, 16x8x28x28 maxpool2d_back 4,\n"
+"                1048576 dropout 25   (default: dim -1, window 2, rate 25%%)\n"
 "\n"
 "Exit status: 0 when every output matched the naive backend, 1 on a mismatch or a failed run,\n"
 "2 on a usage error.\n", MT_BENCH_SOURCE_DIR);

@@ -110,6 +110,7 @@ static const char *col_a(const bench_run *run) {
 static const char *col_b(const bench_run *run) {
     if (strcmp(run->sweep->name, "matmul") == 0) return "B";
     if (strncmp(run->sweep->name, "conv", 4) == 0) return "weight";
+    if (strcmp(run->sweep->name, "nn") == 0) return "grad"; /* the pooling backward's second input */
     return "b";
 }
 
@@ -202,6 +203,64 @@ static int write_svg(const bench_run *run, const char *path) {
     return fclose(f);
 }
 
+/* ------------------------------------------------------------------ the headline */
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median over the cases both timed of time(den) / time(num) (the speedups table's ratio);
+ * returns how many cases it covered, 0 when none. */
+static int median_ratio(const bench_run *run, int num, int den, double *out) {
+    double r[BENCH_MAX_CASES];
+    int n = 0;
+    for (int c = 0; c < run->ncases; c++)
+        if (timed(run, c, num) && timed(run, c, den))
+            r[n++] = run->cells[c][den].median_s / run->cells[c][num].median_s;
+    if (n == 0) return 0;
+    qsort(r, (size_t)n, sizeof r[0], cmp_double);
+    *out = n % 2 ? r[n / 2] : 0.5 * (r[n / 2 - 1] + r[n / 2]);
+    return n;
+}
+
+/* The report's one-line summary, from this run's own cells: the engine's backend (not naive when
+ * another real backend ran; among those, the one timed on the most cases, then the fastest median
+ * rate) against its strongest baseline (the lowest median ratio, i.e. the one it compares worst
+ * with), e.g. "openmp vs openblas 0.92x median over 12 cases". Empty when the run failed or was
+ * flagged implausible (its numbers are not to be trusted), or nothing compares. */
+static void headline(const bench_run *run, char *buf, size_t len) {
+    buf[0] = '\0';
+    if (run->failures || run->implausible) return;
+    int best = -1, best_n = 0;
+    double best_rate = 0;
+    for (int pass = 0; pass < 2 && best < 0; pass++) /* pass 0 leaves naive out */
+        for (int i = 0; i < run->nimpls; i++) {
+            const bench_impl *im = &run->impls[i];
+            if (is_baseline(im) || im->simulated || (pass == 0 && im->is_naive)) continue;
+            double rates[BENCH_MAX_CASES];
+            int n = 0;
+            for (int c = 0; c < run->ncases; c++)
+                if (timed(run, c, i)) rates[n++] = rate(run, c, i);
+            if (n == 0) continue;
+            qsort(rates, (size_t)n, sizeof rates[0], cmp_double);
+            double med = rates[n / 2];
+            if (n > best_n || (n == best_n && med > best_rate)) best = i, best_n = n, best_rate = med;
+        }
+    if (best < 0) return;
+    int strongest = -1, cases = 0;
+    double worst = 0;
+    for (int j = 0; j < run->nimpls; j++) {
+        double r;
+        int n = is_baseline(&run->impls[j]) ? median_ratio(run, best, j, &r) : 0;
+        if (n > 0 && (strongest < 0 || r < worst)) strongest = j, worst = r, cases = n;
+    }
+    if (strongest < 0) return;
+    snprintf(buf, len, "%s vs %s %.3gx median over %d case%s", run->impls[best].name,
+             run->impls[strongest].name, worst, cases, cases == 1 ? "" : "s");
+}
+
+#define HEADLINE_TAG "<!-- headline: "
+
 /* ------------------------------------------------------------------ the index */
 /* Report names are <bench>-YYYYMMDD-HHMMSS.md; the index lists every benchmark's latest, then every
  * report newest first. */
@@ -236,6 +295,28 @@ static void link_if_present(FILE *f, const char *dir, const char *label, const c
         fprintf(f, "-");
 }
 
+/* The headline and the command a report wrote about itself (HEADLINE_TAG ... " -->" and
+ * "Command: `...`"); each is left as the caller set it when the report has none. */
+static void read_headline(const char *dir, const char *name, char *line, size_t len,
+                          char *command, size_t cmdlen) {
+    char path[1400], text[2200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    /* both sit in the report's first lines; a line longer than text is never one of them */
+    for (int k = 0; k < 12 && fgets(text, sizeof text, f); k++) {
+        text[strcspn(text, "\n")] = '\0';
+        size_t n = strlen(text);
+        if (strncmp(text, HEADLINE_TAG, strlen(HEADLINE_TAG)) == 0 && n > strlen(HEADLINE_TAG) + 4 &&
+            strcmp(text + n - 4, " -->") == 0)
+            snprintf(line, len, "%.*s", (int)(n - 4 - strlen(HEADLINE_TAG)),
+                     text + strlen(HEADLINE_TAG));
+        else if (strncmp(text, "Command: `", 10) == 0 && n > 11 && text[n - 1] == '`')
+            snprintf(command, cmdlen, "%.*s", (int)(n - 11), text + 10);
+    }
+    fclose(f);
+}
+
 static int write_index(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return -1;
@@ -254,10 +335,39 @@ static int write_index(const char *dir) {
     if (!f) return -1;
     fprintf(f, "# Benchmark reports\n\n"
                "Written by `./bench` (see `tools/bench/README.md`); this index is regenerated by every "
-               "run. Each report has its SVG chart and the raw Google Benchmark JSON beside it.\n\n"
-               "## Latest per benchmark\n\n| benchmark | report | chart | raw JSON |\n|---|---|---|---|\n");
+               "run. Each report has its SVG chart and the raw Google Benchmark JSON beside it.\n\n");
     char done[32][128];
     int ndone = 0;
+    fprintf(f, "## Headline\n\nEach benchmark's latest report, as that report summarised itself: "
+               "the engine's backend against its strongest baseline, the median over the cases of "
+               "time(baseline) / time(backend) (above 1 the engine is faster; against memcpy it is "
+               "the fraction of copy bandwidth reached). \"-\": the report has no headline (an "
+               "older report, a failed or implausible run, or nothing to compare).\n\n"
+               "| benchmark | ratio | command |\n|---|---|---|\n");
+    for (int k = 0; k < n; k++) { /* names sort newest first: the first of a benchmark is its latest */
+        report_name(names[k], bench, sizeof bench);
+        bool seen = false;
+        for (int j = 0; j < ndone; j++) seen |= strcmp(done[j], bench) == 0;
+        if (seen || ndone == 32) continue;
+        snprintf(done[ndone++], sizeof done[0], "%s", bench);
+        char line[200] = "-", command[2100] = "";
+        read_headline(dir, names[k], line, sizeof line, command, sizeof command);
+        fprintf(f, "| %s | %s | ", bench, line);
+        if (command[0]) {
+            fputc('`', f);
+            for (const char *p = command; *p; p++) { /* a | would end the table cell */
+                if (*p == '|') fputc('\\', f);
+                fputc(*p, f);
+            }
+            fputc('`', f);
+        } else {
+            fputc('-', f);
+        }
+        fprintf(f, " |\n");
+    }
+    fprintf(f, "\n## Latest per benchmark\n\n| benchmark | report | chart | raw JSON |\n"
+               "|---|---|---|---|\n");
+    ndone = 0;
     for (int k = 0; k < n; k++) { /* names sort newest first within each benchmark */
         report_name(names[k], bench, sizeof bench);
         bool seen = false;
@@ -309,6 +419,12 @@ int bench_write_report(const bench_run *run) {
     fprintf(f, "# %s benchmark, %.4s-%.2s-%.2s %.2s:%.2s:%.2s UTC\n\n", name, t, t + 4, t + 6,
             t + 9, t + 11, t + 13);
     fprintf(f, "Command: `%s`\n\n", o->command);
+    char head[200];
+    headline(run, head, sizeof head);
+    if (head[0]) /* the machine-readable copy is what reports/README.md's headline table reads */
+        fprintf(f, HEADLINE_TAG "%s -->\nHeadline: %s (the median over those cases of "
+                   "time(baseline) / time(backend); above 1 the engine is faster).\n\n",
+                head, head);
     if (run->failures)
         fprintf(f, "**FAILED: %d result(s) did not match the naive backend or did not run; the "
                    "numbers below are not to be trusted.**\n\n", run->failures);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CTest smoke test of ./bench: quick sweeps (matmul, elementwise, reduce, and conv when built) into
+# CTest smoke test of ./bench: quick sweeps (matmul, elementwise, reduce, conv1d, conv2d, nn) into
 # a temporary folder; checks that each report, chart and raw JSON is written and well-formed, then
 # plants a wrong result and expects the run to fail.
 set -euo pipefail
@@ -11,7 +11,7 @@ PY=/usr/bin/python3
 passed=0
 fail() { echo "bench_smoke: FAIL: $*"; echo "$passed passed, 1 failed"; exit 1; }
 
-benches=(matmul elementwise reduce conv1d conv2d)
+benches=(matmul elementwise reduce conv1d conv2d nn)
 
 for b in "${benches[@]}"; do
   out="$tmp/$b"
@@ -35,6 +35,10 @@ for must in ("## Times", "## Check against the naive backend", "Command: `./benc
 assert "MISMATCH" not in text and "FAILED" not in text
 PYEOF
   grep -q "$(basename "$md")" "$out/README.md" || fail "$b: README.md does not index the report"
+  # the report's own headline line, read back into the index's headline table
+  grep -q "^<!-- headline: .* vs .*x median over [0-9]* case" "$md" || fail "$b: the report has no headline line"
+  grep -q "^| $b | .* vs .*x median over [0-9]* case.* | \`./bench $b " "$out/README.md" \
+      || fail "$b: README.md's headline table lacks $b's ratio and command"
   passed=$((passed + 1))
 done
 
@@ -46,6 +50,9 @@ rc=$?
 set -e
 [ "$rc" -eq 1 ] || { cat "$tmp/planted.log"; fail "planted wrong result: exit $rc, expected 1"; }
 grep -q "MISMATCH" "$tmp"/planted/matmul-*.md || fail "planted wrong result: report shows no mismatch"
+# a failed run's numbers are not to be trusted: no headline, and the index shows "-"
+! grep -q "^<!-- headline:" "$tmp"/planted/matmul-*.md || fail "planted wrong result: the report has a headline"
+grep -q "^| matmul | - | " "$tmp/planted/README.md" || fail "planted wrong result: the index shows a headline"
 passed=$((passed + 1))
 
 # A case above --naive-limit: the naive backend is skipped (and says so), the check runs on a slice

@@ -145,8 +145,7 @@ typedef struct ew_inst {
     const bench_impl *impl;
     mt_ctx *data, *scratch;
     mt_tensor *a, *b, *out;
-    unsigned char *src, *dst; /* memcpy */
-    size_t bytes;
+    bench_copy copy; /* memcpy */
 } ew_inst;
 
 static void ew_release(void *p) {
@@ -154,8 +153,7 @@ static void ew_release(void *p) {
     if (!m) return;
     mt_ctx_free(m->scratch);
     mt_ctx_free(m->data);
-    free(m->src);
-    free(m->dst);
+    bench_copy_free(&m->copy);
     free(m);
 }
 
@@ -169,7 +167,7 @@ static mt_tensor *ew_apply(mt_ctx *ctx, const bench_case *c, const mt_tensor *a,
 static int ew_run(void *p, char *err, size_t errlen) {
     ew_inst *m = p;
     if (m->impl->kind == IMPL_MEMCPY) {
-        memcpy(m->dst, m->src, m->bytes);
+        bench_copy_run(&m->copy);
         return 0;
     }
     mt_ctx_reset(m->scratch);
@@ -206,16 +204,10 @@ static void *ew_setup(const bench_case *c, const bench_impl *impl, char *err, si
     m->c = c;
     m->impl = impl;
     if (impl->kind == IMPL_MEMCPY) {
-        m->bytes = (size_t)(c->work / 2) / sizeof(float) * sizeof(float);
-        m->src = malloc(m->bytes);
-        m->dst = malloc(m->bytes);
-        if (!m->src || !m->dst) {
-            snprintf(err, errlen, "out of memory for %zu bytes", m->bytes);
+        if (bench_copy_init(&m->copy, c->work, bench_input_seed(c, 0), err, errlen) != 0) {
             ew_release(m);
             return NULL;
         }
-        bench_fill((float *)m->src, (int64_t)(m->bytes / sizeof(float)), bench_input_seed(c, 0));
-        memset(m->dst, 0, m->bytes); /* touch every page before timing */
     } else {
         m->data = mt_ctx_new(impl->backend);
         m->scratch = mt_ctx_new(impl->backend);
@@ -234,13 +226,7 @@ static void *ew_setup(const bench_case *c, const bench_impl *impl, char *err, si
 
 static int ew_outputs(void *p, bench_output *outs, char *err, size_t errlen) {
     ew_inst *m = p;
-    if (m->impl->kind == IMPL_MEMCPY) {
-        if (memcmp(m->src, m->dst, m->bytes) != 0) {
-            snprintf(err, errlen, "memcpy's destination differs from its source");
-            return -1;
-        }
-        return 0;
-    }
+    if (m->impl->kind == IMPL_MEMCPY) return bench_copy_verify(&m->copy, err, errlen) ? -1 : 0;
     return bench_output_from_tensor("out", m->out, &outs[0], err, errlen) ? -1 : 1;
 }
 

@@ -6,7 +6,8 @@ Cases file (written by ./bench), one per line:
     ID BENCH SHAPE_A SHAPE_B|- OP|- DIM BACKWARD
 e.g. "matmul/512x512@512x512 matmul 512x512 512x512 - 0 0". For matmul, DIM says which operands
 are transposed views (bit 0: A, bit 1: B): SHAPE_A / SHAPE_B stay the logical shapes, and such an
-operand is .transpose(-2, -1) of a tensor stored with its last two dims swapped.
+operand is .transpose(-2, -1) of a tensor stored with its last two dims swapped. For nn, DIM is
+the op's one parameter (see build_nn) and SHAPE_B the gradient of a pooling backward.
 
 MiniTorch's convolution is PyTorch's after zero-padding K-1 on the right (and bottom): the output
 is as long as the input, the kernel anchored left/top. The input is padded once before timing, so
@@ -116,7 +117,50 @@ def build(bench, a_shape, b_shape, op, dim, backward, gen):
         if op == "max":  # values only, as the engine's max kernel
             return lambda: torch.amax(a, dim, keepdim=True)
         raise ValueError(f"no PyTorch equivalent for reduce op {op}")
+    if bench == "nn":
+        return build_nn(a_shape, b_shape, op, dim, rand)
     raise ValueError(f"unknown benchmark {bench}")
+
+
+def build_nn(a_shape, g_shape, op, param, rand):
+    """The nn sweep's cases. PARAM (the cases file's DIM) is the dim for softmax / logsoftmax /
+    argmax, the square window (= stride) for pooling, the dropout rate in percent."""
+    a = rand(a_shape)
+    if op == "softmax":
+        return lambda: torch.softmax(a, param)
+    if op == "logsoftmax":
+        return lambda: torch.log_softmax(a, param)
+    if op == "argmax":
+        # MiniTorch's argmax is a one-hot mask of the first maximum, the input's shape, not an
+        # index tensor: time torch.argmax (which also returns the first maximum) plus the scatter
+        # into a zeroed tensor of the input's shape, so both write the same output.
+        def one_hot_argmax():
+            idx = torch.argmax(a, param, keepdim=True)
+            return torch.zeros_like(a).scatter_(param, idx, 1.0)
+        return one_hot_argmax
+    if op == "dropout":  # training mode: a fresh mask every call, as MiniTorch draws a seed
+        p = param / 100.0
+        return lambda: F.dropout(a, p, training=True)
+    pools = {"avgpool2d": F.avg_pool2d, "maxpool2d": F.max_pool2d}
+    if op in pools:
+        pool = pools[op]
+
+        def fwd():
+            with torch.no_grad():
+                return pool(a, param)
+        return fwd
+    if op in ("avgpool2d_back", "maxpool2d_back"):
+        # The backward kernel alone: the forward runs once here, and each timed call asks autograd
+        # for d x given the fixed gradient g (retain_graph keeps the saved tensors; torch.autograd.grad
+        # returns the gradient without accumulating into x.grad). PyTorch's maxpool backward scatters
+        # through the int64 indices its forward saved, where MiniTorch's kernel reads x again to find
+        # each window's first maximum: the same output from somewhat different traffic.
+        pool = F.avg_pool2d if op == "avgpool2d_back" else F.max_pool2d
+        x = a.requires_grad_(True)
+        out = pool(x, param)
+        g = rand(g_shape)
+        return lambda: torch.autograd.grad(out, x, g, retain_graph=True)[0]
+    raise ValueError(f"no PyTorch equivalent for nn op {op}")
 
 
 def time_case(fn, repetitions, min_time):

@@ -80,7 +80,7 @@ static int write_cases(const bench_run *run, const bench_impl *im, const char *p
         bench_shape_x(&bc->in[0], a, sizeof a);
         if (bc->nin > 1) bench_shape_x(&bc->in[1], b, sizeof b);
         bool opped = strcmp(run->sweep->name, "elementwise") == 0 ||
-                     strcmp(run->sweep->name, "reduce") == 0;
+                     strcmp(run->sweep->name, "reduce") == 0 || strcmp(run->sweep->name, "nn") == 0;
         fprintf(f, "%s %s %s %s %s %d %d\n", bc->id, run->sweep->name, a, b,
                 opped ? mt_op_name((mt_op)bc->op) : "-", bc->dim, bc->backward ? 1 : 0);
     }

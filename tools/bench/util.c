@@ -217,3 +217,31 @@ void bench_compare(const bench_reference *ref, const bench_output *outs, int nou
         }
     }
 }
+
+int bench_copy_init(bench_copy *cp, double work, uint64_t seed, char *err, size_t errlen) {
+    cp->bytes = (size_t)(work / 2) / sizeof(float) * sizeof(float);
+    cp->src = malloc(cp->bytes);
+    cp->dst = malloc(cp->bytes);
+    if (!cp->src || !cp->dst) {
+        snprintf(err, errlen, "out of memory for %zu bytes", cp->bytes);
+        bench_copy_free(cp);
+        return -1;
+    }
+    bench_fill((float *)cp->src, (int64_t)(cp->bytes / sizeof(float)), seed);
+    memset(cp->dst, 0, cp->bytes); /* touch every page before timing */
+    return 0;
+}
+
+void bench_copy_run(bench_copy *cp) { memcpy(cp->dst, cp->src, cp->bytes); }
+
+int bench_copy_verify(const bench_copy *cp, char *err, size_t errlen) {
+    if (memcmp(cp->src, cp->dst, cp->bytes) == 0) return 0;
+    snprintf(err, errlen, "memcpy's destination differs from its source");
+    return -1;
+}
+
+void bench_copy_free(bench_copy *cp) {
+    free(cp->src);
+    free(cp->dst);
+    cp->src = cp->dst = NULL;
+}

@@ -417,7 +417,7 @@ static void test_sst2(void) {
     bool ok = false;
     char *text = sst2_stdout(&e, &ok, err, sizeof err);
     CHECK(ok && text, "sst2 --eval: %s", err);
-    char want[64] = "", acc[64] = "";
+    char want[96] = "", acc[64] = "";
     csv_field(o.out_dir, 3, 5, acc, sizeof acc);
     snprintf(want, sizeof want, "accuracy %s/30 (", acc);
     long long nn = 0, np = 0, pn = 0, pp = 0;

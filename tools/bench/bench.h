@@ -177,6 +177,22 @@ void bench_copy_run(bench_copy *cp);
 int bench_copy_verify(const bench_copy *cp, char *err, size_t errlen);
 void bench_copy_free(bench_copy *cp);
 
+/* sweep_bandwidth.c: the instance the bandwidth-bound sweeps (elementwise, reduce, nn) share. A
+ * sweep gives how to apply its op to the case's inputs (b is NULL for one-input cases); the rest
+ * (inputs from the case's seeds, a scratch context reset per run, the memcpy column, the naive
+ * reference over the whole output) is common. Their .run/.outputs/.release/.naive_work are these
+ * functions; .setup and .reference are one-line wrappers passing the sweep's apply. */
+typedef mt_tensor *(*bench_bw_apply)(mt_ctx *ctx, const bench_case *c, const mt_tensor *a,
+                                     const mt_tensor *b);
+void *bench_bw_setup(const bench_case *c, const bench_impl *impl, bench_bw_apply apply,
+                     const char *out_name, char *err, size_t errlen);
+int bench_bw_run(void *p, char *err, size_t errlen);
+int bench_bw_outputs(void *p, bench_output *outs, char *err, size_t errlen);
+void bench_bw_release(void *p);
+double bench_bw_naive_work(const bench_case *c);
+int bench_bw_reference(const bench_case *c, bench_bw_apply apply, bench_reference *ref, char *err,
+                       size_t errlen);
+
 /* OpenBLAS baselines (bench/baseline_blas.c). */
 void bench_openblas_set_threads(int threads);
 const char *bench_openblas_config(void);

@@ -140,23 +140,6 @@ static bool ew_applies(const bench_case *c, const bench_impl *impl) {
     return impl->kind == IMPL_MEMCPY;
 }
 
-typedef struct ew_inst {
-    const bench_case *c;
-    const bench_impl *impl;
-    mt_ctx *data, *scratch;
-    mt_tensor *a, *b, *out;
-    bench_copy copy; /* memcpy */
-} ew_inst;
-
-static void ew_release(void *p) {
-    ew_inst *m = p;
-    if (!m) return;
-    mt_ctx_free(m->scratch);
-    mt_ctx_free(m->data);
-    bench_copy_free(&m->copy);
-    free(m);
-}
-
 static mt_tensor *ew_apply(mt_ctx *ctx, const bench_case *c, const mt_tensor *a,
                            const mt_tensor *b) {
     if (is_reduce(c->op)) return mt_apply_reduce(ctx, (mt_op)c->op, a, c->dim);
@@ -164,92 +147,14 @@ static mt_tensor *ew_apply(mt_ctx *ctx, const bench_case *c, const mt_tensor *a,
     return mt_apply_map(ctx, (mt_op)c->op, a);
 }
 
-static int ew_run(void *p, char *err, size_t errlen) {
-    ew_inst *m = p;
-    if (m->impl->kind == IMPL_MEMCPY) {
-        bench_copy_run(&m->copy);
-        return 0;
-    }
-    mt_ctx_reset(m->scratch);
-    m->out = ew_apply(m->scratch, m->c, m->a, m->b);
-    if (!m->out) {
-        snprintf(err, errlen, "%s on %s: %s", m->c->what, m->impl->name, mt_last_error());
-        return -1;
-    }
-    return 0;
-}
-
-/* The inputs as naive tensors or on impl's backend; NULL tensors on failure. */
-static int make_inputs(mt_ctx *ctx, const bench_case *c, mt_tensor **a, mt_tensor **b) {
-    *a = *b = NULL;
-    for (int i = 0; i < c->nin; i++) {
-        int64_t n = bench_shape_numel(&c->in[i]);
-        float *h = malloc((size_t)n * sizeof(float));
-        if (!h) return -1;
-        bench_fill(h, n, bench_input_seed(c, i));
-        mt_tensor *t = mt_from_array(ctx, c->in[i].ndim, c->in[i].d, h);
-        free(h);
-        if (!t) return -1;
-        *(i == 0 ? a : b) = t;
-    }
-    return 0;
-}
-
 static void *ew_setup(const bench_case *c, const bench_impl *impl, char *err, size_t errlen) {
-    ew_inst *m = calloc(1, sizeof *m);
-    if (!m) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    m->c = c;
-    m->impl = impl;
-    if (impl->kind == IMPL_MEMCPY) {
-        if (bench_copy_init(&m->copy, c->work, bench_input_seed(c, 0), err, errlen) != 0) {
-            ew_release(m);
-            return NULL;
-        }
-    } else {
-        m->data = mt_ctx_new(impl->backend);
-        m->scratch = mt_ctx_new(impl->backend);
-        if (!m->data || !m->scratch || make_inputs(m->data, c, &m->a, &m->b) != 0) {
-            snprintf(err, errlen, "making the inputs on %s: %s", impl->name, mt_last_error());
-            ew_release(m);
-            return NULL;
-        }
-    }
-    if (ew_run(m, err, errlen) != 0) { /* warm-up */
-        ew_release(m);
-        return NULL;
-    }
-    return m;
+    return bench_bw_setup(c, impl, ew_apply, "out", err, errlen);
 }
-
-static int ew_outputs(void *p, bench_output *outs, char *err, size_t errlen) {
-    ew_inst *m = p;
-    if (m->impl->kind == IMPL_MEMCPY) return bench_copy_verify(&m->copy, err, errlen) ? -1 : 0;
-    return bench_output_from_tensor("out", m->out, &outs[0], err, errlen) ? -1 : 1;
-}
-
-static double ew_naive_work(const bench_case *c) { return c->work; }
 
 static int ew_reference(const bench_case *c, double budget, bench_reference *ref, char *err,
                         size_t errlen) {
     (void)budget; /* a pass over a few MB is always affordable */
-    mt_ctx *ctx = mt_ctx_new(mt_backend_naive());
-    mt_tensor *a, *b;
-    if (!ctx || make_inputs(ctx, c, &a, &b) != 0) {
-        snprintf(err, errlen, "naive reference inputs: %s", mt_last_error());
-        mt_ctx_free(ctx);
-        return -1;
-    }
-    mt_tensor *out = ew_apply(ctx, c, a, b);
-    int64_t lo[MT_MAX_DIMS] = {0}, hi[MT_MAX_DIMS];
-    int nd = out ? out->ndim : 0;
-    for (int d = 0; d < nd; d++) hi[d] = out->shape[d];
-    int rc = bench_region_from_tensor(ref, 0, nd, lo, hi, out, err, errlen);
-    ref->full = rc == 0;
-    mt_ctx_free(ctx);
-    return rc;
+    return bench_bw_reference(c, ew_apply, ref, err, errlen);
 }
 
 const bench_sweep bench_sweep_elementwise = {
@@ -261,11 +166,11 @@ const bench_sweep bench_sweep_elementwise = {
     .parse_line = ew_parse_line,
     .applies = ew_applies,
     .setup = ew_setup,
-    .run = ew_run,
-    .outputs = ew_outputs,
-    .release = ew_release,
+    .run = bench_bw_run,
+    .outputs = bench_bw_outputs,
+    .release = bench_bw_release,
     .reference = ew_reference,
-    .naive_work = ew_naive_work,
+    .naive_work = bench_bw_naive_work,
 };
 
 const bench_sweep bench_sweep_reduce = {
@@ -277,9 +182,9 @@ const bench_sweep bench_sweep_reduce = {
     .parse_line = red_parse_line,
     .applies = ew_applies,
     .setup = ew_setup,
-    .run = ew_run,
-    .outputs = ew_outputs,
-    .release = ew_release,
+    .run = bench_bw_run,
+    .outputs = bench_bw_outputs,
+    .release = bench_bw_release,
     .reference = ew_reference,
-    .naive_work = ew_naive_work,
+    .naive_work = bench_bw_naive_work,
 };

@@ -166,114 +166,15 @@ static mt_tensor *nn_apply(mt_ctx *ctx, const bench_case *c, const mt_tensor *a,
     return mt_run_kernel(mt_tensor_backend(out), &args) == MT_OK ? out : NULL;
 }
 
-/* The inputs on ctx's backend, from the case's seeds; 0 or -1. */
-static int nn_inputs(mt_ctx *ctx, const bench_case *c, mt_tensor *in[2]) {
-    in[0] = in[1] = NULL;
-    for (int i = 0; i < c->nin; i++) {
-        int64_t n = bench_shape_numel(&c->in[i]);
-        float *h = malloc((size_t)n * sizeof(float));
-        if (!h) return -1;
-        bench_fill(h, n, bench_input_seed(c, i));
-        in[i] = mt_from_array(ctx, c->in[i].ndim, c->in[i].d, h);
-        free(h);
-        if (!in[i]) return -1;
-    }
-    return 0;
-}
-
-typedef struct nn_inst {
-    const bench_case *c;
-    const bench_impl *impl;
-    mt_ctx *data, *scratch; /* inputs live in data; each run's output in scratch, reset per run */
-    mt_tensor *in[2];       /* in[0]: c->in[0]; in[1]: the gradient (pooling backward) */
-    mt_tensor *out;         /* the latest run's output */
-    bench_copy copy;        /* memcpy */
-} nn_inst;
-
-static void nn_release(void *p) {
-    nn_inst *m = p;
-    if (!m) return;
-    mt_ctx_free(m->scratch);
-    mt_ctx_free(m->data);
-    bench_copy_free(&m->copy);
-    free(m);
-}
-
-static int nn_run(void *p, char *err, size_t errlen) {
-    nn_inst *m = p;
-    if (m->impl->kind == IMPL_MEMCPY) {
-        bench_copy_run(&m->copy);
-        return 0;
-    }
-    mt_ctx_reset(m->scratch);
-    m->out = nn_apply(m->scratch, m->c, m->in[0], m->in[1]);
-    if (!m->out) {
-        snprintf(err, errlen, "%s on %s: %s", m->c->what, m->impl->name, mt_last_error());
-        return -1;
-    }
-    return 0;
-}
-
 static void *nn_setup(const bench_case *c, const bench_impl *impl, char *err, size_t errlen) {
-    nn_inst *m = calloc(1, sizeof *m);
-    if (!m) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    m->c = c;
-    m->impl = impl;
-    if (impl->kind == IMPL_MEMCPY) {
-        if (bench_copy_init(&m->copy, c->work, bench_input_seed(c, 0), err, errlen) != 0) {
-            nn_release(m);
-            return NULL;
-        }
-    } else {
-        m->data = mt_ctx_new(impl->backend);
-        m->scratch = mt_ctx_new(impl->backend);
-        if (!m->data || !m->scratch || nn_inputs(m->data, c, m->in) != 0) {
-            snprintf(err, errlen, "making the inputs on %s: %s", impl->name, mt_last_error());
-            nn_release(m);
-            return NULL;
-        }
-    }
-    if (nn_run(m, err, errlen) != 0) { /* warm-up */
-        nn_release(m);
-        return NULL;
-    }
-    return m;
+    return bench_bw_setup(c, impl, nn_apply, is_pool_back(c->op) ? "grad_input" : "out", err,
+                          errlen);
 }
-
-static int nn_outputs(void *p, bench_output *outs, char *err, size_t errlen) {
-    nn_inst *m = p;
-    if (m->impl->kind == IMPL_MEMCPY) return bench_copy_verify(&m->copy, err, errlen) ? -1 : 0;
-    const char *name = is_pool_back(m->c->op) ? "grad_input" : "out";
-    return bench_output_from_tensor(name, m->out, &outs[0], err, errlen) ? -1 : 1;
-}
-
-static double nn_naive_work(const bench_case *c) { return c->work; }
 
 static int nn_reference(const bench_case *c, double budget, bench_reference *ref, char *err,
                         size_t errlen) {
     (void)budget; /* the largest case moves about 60 MB: the naive backend always affords it */
-    mt_ctx *ctx = mt_ctx_new(mt_backend_naive());
-    mt_tensor *in[2];
-    if (!ctx || nn_inputs(ctx, c, in) != 0) {
-        snprintf(err, errlen, "naive reference inputs: %s", mt_last_error());
-        mt_ctx_free(ctx);
-        return -1;
-    }
-    mt_tensor *out = nn_apply(ctx, c, in[0], in[1]);
-    if (!out) {
-        snprintf(err, errlen, "naive reference %s: %s", c->what, mt_last_error());
-        mt_ctx_free(ctx);
-        return -1;
-    }
-    int64_t lo[MT_MAX_DIMS] = {0}, hi[MT_MAX_DIMS];
-    for (int d = 0; d < out->ndim; d++) hi[d] = out->shape[d];
-    int rc = bench_region_from_tensor(ref, 0, out->ndim, lo, hi, out, err, errlen);
-    ref->full = rc == 0;
-    mt_ctx_free(ctx);
-    return rc;
+    return bench_bw_reference(c, nn_apply, ref, err, errlen);
 }
 
 const bench_sweep bench_sweep_nn = {
@@ -288,9 +189,9 @@ const bench_sweep bench_sweep_nn = {
     .parse_line = nn_parse_line,
     .applies = nn_applies,
     .setup = nn_setup,
-    .run = nn_run,
-    .outputs = nn_outputs,
-    .release = nn_release,
+    .run = bench_bw_run,
+    .outputs = bench_bw_outputs,
+    .release = bench_bw_release,
     .reference = nn_reference,
-    .naive_work = nn_naive_work,
+    .naive_work = bench_bw_naive_work,
 };

@@ -117,10 +117,7 @@ mt_status mnist_train_step(mnist_model *m, mt_optim *opt, mt_ctx *scratch,
     mt_tensor *y = mt_from_array(scratch, MT_SHAPE(batch, MNIST_CLASSES), onehot); /* (B,10) */
     mt_tensor *out = mnist_model_forward(scratch, m, x, true);                    /* (B,10) */
     mt_tensor *l = mt_nll_loss(scratch, out, y);                                  /* (1,) */
-    if (!l) return mt_last_status() != MT_OK ? mt_last_status() : MT_ERR_STATE;
-    if ((s = mt_backward(scratch, l, NULL)) != MT_OK) return s;
-    if ((s = mt_optim_step(opt, scratch)) != MT_OK) return s;
-    if ((s = mt_item(l, loss)) != MT_OK) return s;
+    if ((s = tr_backward_step(scratch, l, opt, loss)) != MT_OK) return s;
     if ((s = mt_to_host(out, logp)) != MT_OK) return s;
     argmax_rows(logp, batch, MNIST_CLASSES, pred);
     *correct = 0;

@@ -127,10 +127,7 @@ mt_status sentiment_train_step(sentiment_model *m, mt_optim *opt, mt_ctx *scratc
     mt_tensor *y = mt_from_array(scratch, MT_SHAPE(b), yh);               /* (B,) */
     mt_tensor *p = sentiment_model_forward(scratch, m, x, true);          /* (B,) */
     mt_tensor *l = mt_bce_loss(scratch, p, y);                            /* (1,) */
-    if (!l) return mt_last_status() != MT_OK ? mt_last_status() : MT_ERR_STATE;
-    if ((s = mt_backward(scratch, l, NULL)) != MT_OK) return s;
-    if ((s = mt_optim_step(opt, scratch)) != MT_OK) return s;
-    if ((s = mt_item(l, loss)) != MT_OK) return s;
+    if ((s = tr_backward_step(scratch, l, opt, loss)) != MT_OK) return s;
     if ((s = mt_to_host(p, ph)) != MT_OK) return s;
     *correct = 0;
     for (int i = 0; i < b; i++) *correct += (ph[i] > 0.5f) == (yh[i] == 1.0f);

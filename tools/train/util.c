@@ -151,3 +151,11 @@ bool tr_read_file(const char *path, uint8_t **data, size_t *len, char *err, size
                   path);
 #endif
 }
+
+mt_status tr_backward_step(mt_ctx *scratch, mt_tensor *l, mt_optim *opt, float *loss) {
+    if (!l) return mt_last_status() != MT_OK ? mt_last_status() : MT_ERR_STATE;
+    mt_status s;
+    if ((s = mt_backward(scratch, l, NULL)) != MT_OK) return s;
+    if ((s = mt_optim_step(opt, scratch)) != MT_OK) return s;
+    return mt_item(l, loss);
+}

@@ -4,6 +4,8 @@
 #ifndef MT_TRAIN_UTIL_H
 #define MT_TRAIN_UTIL_H
 
+#include "minitorch.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,5 +40,9 @@ void tr_buf_free(tr_buf *b);
 
 /* Seconds on a monotonic clock. */
 double tr_now(void);
+
+/* The end of every model's training step: backward from the loss l (NULL after a failed forward,
+ * whose error it returns), one optimizer step, the loss value into *loss. */
+mt_status tr_backward_step(mt_ctx *scratch, mt_tensor *l, mt_optim *opt, float *loss);
 
 #endif

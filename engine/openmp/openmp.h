@@ -12,6 +12,12 @@
 
 /* Work (in element-operations, a cheap float op = 1) below which a kernel stays on one thread. */
 #define MT_OMP_MIN_PARALLEL_WORK ((int64_t)1 << 15)
+/* Elements below which a cheap elementwise op (one load or two, one store: an add, a copy, the
+ * SGD step's mul and add, zero_grad's fill) stays on one thread. Such an op streams memory at a
+ * few tenths of a ns per element, so a second thread's wake-up and the shared bandwidth eat the
+ * gain: measured on 2 cores (median of runs), 2 threads were no faster up to 128K elements, and
+ * their time jumped whenever the other thread was descheduled. */
+#define MT_OMP_MIN_PARALLEL_STREAM ((int64_t)1 << 17)
 
 /* One item of parallel work; returns 0, or non-zero on failure (out of memory). */
 typedef int (*mt_omp_item_fn)(void *ctx, int64_t item);

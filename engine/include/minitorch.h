@@ -180,7 +180,12 @@ mt_status mt_set(mt_tensor *t, const int64_t *index, float value);
 mt_status mt_item(const mt_tensor *t, float *value);
 /* Copies the elements in row-major order of t's shape into dst (numel floats), any layout. */
 mt_status mt_to_host(const mt_tensor *t, float *dst);
-/* Copies numel floats, row-major, into t's elements (t's layout respected). */
+/* Copies numel floats, row-major, into t's elements (t's layout respected).
+ * Which to use for a batch: mt_from_array makes a new tensor (in a scratch context reset every
+ * step, the usual training loop); mt_copy_from_host refills one that already exists (a tensor
+ * kept across steps, a parameter). On a contiguous host tensor both, and mt_to_host, are one
+ * memcpy; another layout is walked element by element; a device backend does one transfer and
+ * needs a contiguous destination. */
 mt_status mt_copy_from_host(mt_tensor *t, const float *src);
 /* A copy of t on another backend, in ctx (which may use another backend). */
 mt_tensor *mt_to(mt_ctx *ctx, const mt_tensor *t, const mt_backend *backend);

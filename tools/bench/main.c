@@ -10,9 +10,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #ifndef MT_BENCH_SOURCE_DIR
 #error "MT_BENCH_SOURCE_DIR must name the repository root (bench/CMakeLists.txt sets it)"
@@ -281,9 +278,7 @@ int main(int argc, char **argv) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         opts.threads = n > 0 ? (int)n : 1;
     }
-#ifdef _OPENMP
-    omp_set_num_threads(opts.threads);
-#endif
+    mt_set_num_threads(opts.threads);
     bench_openblas_set_threads(opts.threads);
 
     time_t now = time(NULL);

@@ -12,10 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef TR_HAVE_OPENMP
-#include <omp.h>
-#endif
-
 static void usage(FILE *f) {
     fprintf(f,
             "usage: ./train TASK [flags]\n"
@@ -211,7 +207,7 @@ int main(int argc, char **argv) {
     }
     if (o.threads > 0) {
 #ifdef TR_HAVE_OPENMP
-        omp_set_num_threads(o.threads);
+        mt_set_num_threads(o.threads);
 #else
         fprintf(stderr, "train: --threads: this build has no OpenMP\n");
         return 2;

@@ -3,17 +3,18 @@
  * (b, c). Work items are bands of such window rows; the forward kernels read their input rows, the
  * backward kernels write their grad_in rows, and no two items touch the same output element.
  *
- * Windows are processed up to JB at a time (a span: whole rows of windows when a row is short,
- * else pieces of one row), vectorised across windows through their offsets: for each cell
- * (dh, dw) of the window in row-major order, every window of the span folds its cell. That is
- * naive's order for every window, so the results are naive's bits:
+ * Windows are processed up to JB at a time, vectorised across windows: for each cell (dh, dw) of
+ * the window in row-major order, every window of the block folds its cell. That is naive's order
+ * for every window, so the results are naive's bits:
  *   - avgpool: a double sum from 0.0 in row-major cell order, divided by kh*kw in double;
  *   - maxpool: the first maximum by mt_beats_max (ties to the first cell, the first NaN wins), the
  *     element itself is copied (so -0.0 / 0.0 and NaN payloads are naive's);
- *   - backward: naive's shares, and the gradient routed to that same first maximum, written row
- *     by row of grad_in in address order.
- * Inputs and outputs may have any strides; the cell loops are called with a literal 1 for a
- * W-contiguous operand, so that case gets its own inlined loops. */
+ *   - backward: naive's shares, and the gradient routed to that same first maximum.
+ * Two loop shapes: rows of SHORT_ROW windows or more go a block of one row's windows at a time
+ * (any strides; a literal 1 for a W-contiguous input, so that case gets its own inlined,
+ * unit-stride loops); shorter rows (MNIST's 4x4 pooling has 7 windows a row, which would make
+ * vectors that are mostly remainder) go in spans of whole rows read and written as runs of cells,
+ * when the windows are narrow and the big operand W-contiguous (span_fits). */
 #include "openmp.h"
 #include "openmp_iter.h"
 
@@ -45,10 +46,8 @@ static plane4 plane_of(const mt_tensor *t) {
                     .s = {t->strides[0], t->strides[1], t->strides[2], t->strides[3]}};
 }
 
-/* A block: nr window rows from row r0 (rows in row-major (b, c, i) order), windows [j0, j0 + nj)
- * of each; window k = a * nj + j of the block is window j0 + j of row r0 + a. A block is whole
- * rows of windows when a row has at most JB of them (MNIST's 4x4 pooling has 7 per row: vectors
- * across one row would be mostly remainder), else JB-window pieces of one row. */
+/* A span: nr window rows from row r0 (rows in row-major (b, c, i) order), windows [j0, j0 + nj)
+ * of each; window k = a * nj + j of the span is window j0 + j of row r0 + a. */
 typedef struct pool_span {
     int64_t r0, nr, j0, nj;
 } pool_span;
@@ -60,76 +59,15 @@ static inline void row_coords(const pool_job *jb, int64_t r, int64_t *b, int64_t
     *b = r / jb->Ho / jb->C;
 }
 
-/* off[k] <- the element offset of window k's cell (0, 0) in operand p, whose windows step by
- * `step` elements along W (kw * stride for the (B,C,H,W) tensor, the stride for a pooled one) and
- * whose window rows start `rowmul` H-strides apart (kh or 1). */
-static void span_offsets(const pool_job *jb, const pool_span *sp, const int64_t *s, int64_t rowmul,
-                         int64_t step, int64_t *off) {
+/* off[k] <- the element offset of window k in a pooled (B,C,Ho,Wo) operand with strides s, whose
+ * windows step by `step` (its W stride). */
+static void span_offsets(const pool_job *jb, const pool_span *sp, const int64_t *s, int64_t step,
+                         int64_t *off) {
     for (int64_t a = 0; a < sp->nr; a++) {
         int64_t b, c, i;
         row_coords(jb, sp->r0 + a, &b, &c, &i);
-        int64_t base = b * s[0] + c * s[1] + i * rowmul * s[2] + sp->j0 * step;
+        int64_t base = b * s[0] + c * s[1] + i * s[2] + sp->j0 * step;
         for (int64_t j = 0; j < sp->nj; j++) off[a * sp->nj + j] = base + j * step;
-    }
-}
-
-/* acc[k] <- the double sum of window k's cells in row-major cell order (naive's), from 0.0. */
-static void avg_span(const float *x, const int64_t *xo, int64_t n, int64_t sh, int64_t sw,
-                     int64_t kh, int64_t kw, double *acc) {
-    for (int64_t k = 0; k < n; k++) acc[k] = 0.0;
-    for (int64_t dh = 0; dh < kh; dh++)
-        for (int64_t dw = 0; dw < kw; dw++) {
-            const float *c = x + dh * sh + dw * sw;
-#pragma omp simd
-            for (int64_t k = 0; k < n; k++) acc[k] += (double)c[xo[k]];
-        }
-}
-
-/* The first maximum of each window (mt_beats_max in float, which orders floats as the naive
- * backend's doubles do): its value, and its cell dh * kw + dw when `where` is given. */
-static void max_span(const float *x, const int64_t *xo, int64_t n, int64_t sh, int64_t sw,
-                     int64_t kh, int64_t kw, float *best, int32_t *where) {
-#pragma omp simd
-    for (int64_t k = 0; k < n; k++) best[k] = x[xo[k]];
-    if (where)
-        for (int64_t k = 0; k < n; k++) where[k] = 0;
-    for (int64_t dh = 0; dh < kh; dh++)
-        for (int64_t dw = 0; dw < kw; dw++) {
-            const float *c = x + dh * sh + dw * sw;
-            int32_t cell = (int32_t)(dh * kw + dw);
-            if (where) {
-#pragma omp simd
-                for (int64_t k = 0; k < n; k++) {
-                    float y = c[xo[k]], b = best[k];
-                    int beats = (y > b) | ((y != y) & (b == b));
-                    best[k] = beats ? y : b;
-                    where[k] = beats ? cell : where[k];
-                }
-            } else {
-#pragma omp simd
-                for (int64_t k = 0; k < n; k++) {
-                    float y = c[xo[k]], b = best[k];
-                    best[k] = ((y > b) | ((y != y) & (b == b))) ? y : b;
-                }
-            }
-        }
-}
-
-/* Row dh of nj windows' cells in grad_in, r[(j*kw + dw) * ow]: gv[j] (avgpool), or gv[j] at the
- * window's first maximum and 0 elsewhere (maxpool: `to` holds that cell, dh * kw + dw; first_cell
- * is dh * kw). Written in address order: the stores stream, where a vector across windows would
- * scatter kw apart. */
-static inline void spread_row(float *r, int64_t ow, int64_t kw, int64_t nj, const float *gv,
-                              const int32_t *to, int32_t first_cell) {
-    for (int64_t j = 0; j < nj; j++) {
-        float *c = r + j * kw * ow;
-        float v = gv[j];
-        if (to) {
-            int32_t at = to[j] - first_cell; /* the maximum's column in this row, if it is here */
-            for (int64_t dw = 0; dw < kw; dw++) c[dw * ow] = dw == at ? v : 0.0f;
-        } else {
-            for (int64_t dw = 0; dw < kw; dw++) c[dw * ow] = v;
-        }
     }
 }
 
@@ -267,86 +205,48 @@ static void spread_runs(const pool_job *jb, const pool_span *sp, const float *gv
     }
 }
 
-/* The windows of one span. */
+/* The windows of one span, by runs (span_fits). */
 static void pool_span_run(const pool_job *jb, const pool_span *sp) {
-    const int64_t kh = jb->kh, kw = jb->kw, n = sp->nr * sp->nj;
-    int64_t xo[JB], oo[JB];
+    const int64_t n = sp->nr * sp->nj;
+    int64_t oo[JB];
     double acc[JB];
     float best[JB], gv[JB];
     int32_t where[JB];
     const bool backward = jb->op == MT_OP_AVGPOOL2D_BACK || jb->op == MT_OP_MAXPOOL2D_BACK;
-    /* the windows' cells in the forward input: by runs, or through their offsets */
-    const bool x_runs = jb->x.s[3] == 1 && kw <= RUN_KW, o_runs = jb->os[3] == 1 && kw <= RUN_KW;
-    if (jb->op != MT_OP_AVGPOOL2D_BACK) {
-        if (x_runs)
-            fold_runs(jb, sp, acc, best, jb->op == MT_OP_MAXPOOL2D_BACK ? where : NULL);
-        else
-            span_offsets(jb, sp, jb->x.s, kh, kw * jb->x.s[3], xo);
-    }
-    switch (jb->op) {
-    case MT_OP_AVGPOOL2D: {
-        const int64_t *s = jb->x.s;
-        if (x_runs)
-            ;
-        else if (s[3] == 1)
-            avg_span(jb->x.p, xo, n, s[2], 1, kh, kw, acc);
-        else
-            avg_span(jb->x.p, xo, n, s[2], s[3], kh, kw, acc);
-        const double area = (double)(kh * kw);
-        span_offsets(jb, sp, jb->os, 1, jb->os[3], oo);
+    if (jb->op != MT_OP_AVGPOOL2D_BACK)
+        fold_runs(jb, sp, acc, best, jb->op == MT_OP_MAXPOOL2D_BACK ? where : NULL);
+    if (!backward) {
+        span_offsets(jb, sp, jb->os, jb->os[3], oo);
+        if (jb->op == MT_OP_AVGPOOL2D) {
+            const double area = (double)(jb->kh * jb->kw);
 #pragma omp simd
-        for (int64_t k = 0; k < n; k++) jb->o[oo[k]] = (float)(acc[k] / area);
-        break;
-    }
-    case MT_OP_MAXPOOL2D:
-    case MT_OP_MAXPOOL2D_BACK: {
-        const int64_t *s = jb->x.s;
-        int32_t *w = backward ? where : NULL;
-        if (x_runs)
-            ;
-        else if (s[3] == 1)
-            max_span(jb->x.p, xo, n, s[2], 1, kh, kw, best, w);
-        else
-            max_span(jb->x.p, xo, n, s[2], s[3], kh, kw, best, w);
-        if (!backward) {
-            span_offsets(jb, sp, jb->os, 1, jb->os[3], oo);
+            for (int64_t k = 0; k < n; k++) jb->o[oo[k]] = (float)(acc[k] / area);
+        } else {
 #pragma omp simd
             for (int64_t k = 0; k < n; k++) jb->o[oo[k]] = best[k];
         }
-        break;
+        return;
     }
-    default: break;
-    }
-    if (!backward) return;
-    span_offsets(jb, sp, jb->g.s, 1, jb->g.s[3], oo);
+    span_offsets(jb, sp, jb->g.s, jb->g.s[3], oo);
     if (jb->op == MT_OP_AVGPOOL2D_BACK) {
         /* every cell of a window contributed 1/(kh*kw) of its mean */
-        const double area = (double)(kh * kw);
+        const double area = (double)(jb->kh * jb->kw);
 #pragma omp simd
         for (int64_t k = 0; k < n; k++) gv[k] = (float)((double)jb->g.p[oo[k]] / area);
     } else {
 #pragma omp simd
         for (int64_t k = 0; k < n; k++) gv[k] = jb->g.p[oo[k]];
     }
-    const int32_t *to = jb->op == MT_OP_MAXPOOL2D_BACK ? where : NULL;
-    if (o_runs) {
-        spread_runs(jb, sp, gv, to);
-        return;
-    }
-    const int64_t *os = jb->os;
-    for (int64_t a = 0; a < sp->nr; a++) {
-        int64_t b, c, i;
-        row_coords(jb, sp->r0 + a, &b, &c, &i);
-        float *o = jb->o + b * os[0] + c * os[1] + i * kh * os[2] + sp->j0 * kw * os[3];
-        const float *gva = gv + a * sp->nj;
-        const int32_t *toa = to ? to + a * sp->nj : NULL;
-        for (int64_t dh = 0; dh < kh; dh++) {
-            if (os[3] == 1)
-                spread_row(o + dh * os[2], 1, kw, sp->nj, gva, toa, (int32_t)(dh * kw));
-            else
-                spread_row(o + dh * os[2], os[3], kw, sp->nj, gva, toa, (int32_t)(dh * kw));
-        }
-    }
+    spread_runs(jb, sp, gv, jb->op == MT_OP_MAXPOOL2D_BACK ? where : NULL);
+}
+
+/* Whether the job's short rows go by spans of runs: windows at most RUN_KW wide, and every
+ * (B,C,H,W) operand it reads or writes W-contiguous. */
+static bool span_fits(const pool_job *jb) {
+    bool reads_x = jb->op != MT_OP_AVGPOOL2D_BACK;
+    bool writes_big = jb->op == MT_OP_AVGPOOL2D_BACK || jb->op == MT_OP_MAXPOOL2D_BACK;
+    return jb->Wo < SHORT_ROW && jb->kw <= RUN_KW && (!reads_x || jb->x.s[3] == 1) &&
+           (!writes_big || jb->os[3] == 1);
 }
 
 /* x[dh][(j*kw + dw) * sw] folded into the JB-window block, for every cell (dh, dw): the sum. */
@@ -394,7 +294,7 @@ static inline void max_block(const float *x, int64_t sh, int64_t sw, int64_t kh,
 /* Cell row dh of the block's windows in grad_in: cell (dh, dw) of window j, at r[(j*kw + dw) * ow],
  * gets gv[j] (avgpool), or gv[j] at the window's first maximum and 0 elsewhere (maxpool: `to`
  * holds that cell, dh * kw + dw; first_cell is dh * kw). */
-static inline void spread_row_vec(float *r, int64_t ow, int64_t kw, int64_t nj, const float *gv,
+static inline void spread_row(float *r, int64_t ow, int64_t kw, int64_t nj, const float *gv,
                               const int32_t *to, int32_t first_cell) {
     for (int64_t dw = 0; dw < kw; dw++) {
         float *c = r + dw * ow;
@@ -466,9 +366,9 @@ static void pool_block(const pool_job *jb, int64_t b, int64_t c, int64_t i, int6
         const int32_t *to = jb->op == MT_OP_MAXPOOL2D_BACK ? where : NULL;
         for (int64_t dh = 0; dh < kh; dh++) {
             if (ow == 1)
-                spread_row_vec(o + dh * oh, 1, kw, nj, gv, to, (int32_t)(dh * kw));
+                spread_row(o + dh * oh, 1, kw, nj, gv, to, (int32_t)(dh * kw));
             else
-                spread_row_vec(o + dh * oh, ow, kw, nj, gv, to, (int32_t)(dh * kw));
+                spread_row(o + dh * oh, ow, kw, nj, gv, to, (int32_t)(dh * kw));
         }
         break;
     }
@@ -483,7 +383,7 @@ static int pool_item(void *ctx, int64_t item) {
     int64_t rows = jb->B * jb->C * jb->Ho;
     int64_t r0 = item * jb->rows_per_item;
     int64_t r1 = r0 + jb->rows_per_item < rows ? r0 + jb->rows_per_item : rows;
-    if (jb->Wo < SHORT_ROW) {
+    if (span_fits(jb)) {
         int64_t per = JB / jb->Wo;
         for (int64_t r = r0; r < r1; r += per) {
             pool_span sp = {r, r1 - r < per ? r1 - r : per, 0, jb->Wo};

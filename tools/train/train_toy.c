@@ -64,6 +64,9 @@ bool train_toy(const train_opts *o, char *err, size_t errlen) {
         goto done;
     report_log(&rep, "# toy %s: %d points, backend %s, %s lr %g, seed %llu", toy_name(kind), d.n,
                o->backend, o->optimizer, (double)o->lr, (unsigned long long)o->seed);
+    if (o->dist)
+        report_log(&rep, "# data-parallel: %d ranks, the %d points split into %d shards",
+                   o->dist->size, d.n, o->dist->size);
     if (o->resume)
         report_log(&rep, "# resumed from %s/%s after epoch %d", o->checkpoint_dir,
                    TR_CHECKPOINT_FILE, first - 1);

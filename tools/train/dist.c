@@ -1,5 +1,7 @@
 #include "dist.h"
 
+#include "util.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +57,10 @@ bool tr_dist_sum_grads(tr_dist *d, mt_params *list, float share, bool empty, flo
         off += n;
     }
     for (int k = 0; k < nextra; k++) flat[off + (size_t)k] = empty ? 0.0f : extra[k];
+    double t0 = tr_now();
     if (!d->sum(d, flat, (int64_t)total)) return false;
+    d->sum_secs += tr_now() - t0;
+    d->sum_bytes = (int64_t)(total * sizeof *flat);
     off = 0;
     for (int i = 0; i < list->count; i++) {
         mt_tensor *p = list->items[i];

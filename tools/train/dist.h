@@ -27,6 +27,8 @@ struct tr_dist {
     double timeout;  /* seconds one collective may wait before the run is ended (--mpi-timeout) */
     int check_every; /* compare parameter hashes every K optimizer steps (0: at epoch ends only) */
     int64_t steps;   /* optimizer steps taken, for the check and for messages */
+    double sum_secs; /* seconds in the gradient sum (waiting for the others included) */
+    int64_t sum_bytes; /* bytes of one step's flat buffer */
     float *flat;     /* the one gradient buffer: every parameter's gradient, then the extras */
     size_t cap;      /* floats flat holds */
     char err[512];   /* why the last call failed (the trainers' messages quote it) */

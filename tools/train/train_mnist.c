@@ -323,6 +323,7 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
                    mean_loss, tacc, (long long)vc, (long long)nval, vacc, train_secs,
                    (double)seen / train_secs, eval_secs);
         report_epoch(&rep, mean_loss, vacc);
+        tr_dist_log_epoch(o->dist, &rep, batches, train_secs);
         if (o->checkpoint_dir && !tr_checkpoint_save(&sess, o, mnist_net_name(net),
                                                      &model.params, epoch, 0, order,
                                                      (int)ntrain, err, errlen))

@@ -252,6 +252,7 @@ bool train_sst2(const train_opts *o, char *err, size_t errlen) {
                    loss_sum, loss_sum / batches, tacc, (long long)vc, ndev, vacc, best_acc, secs,
                    (double)seen / secs);
         report_epoch(&rep, loss_sum / batches, vacc);
+        tr_dist_log_epoch(o->dist, &rep, batches, secs);
         if (o->checkpoint_dir && !tr_checkpoint_save(&sess, o, SST2_MODEL, &model.params, epoch,
                                                      best, order, ntrain, err, errlen))
             goto done;

@@ -24,6 +24,12 @@ python3 "$fixture" "$tmp" || { echo "FAIL: cannot write the fixtures"; exit 1; }
 export MT_ROOT="$tmp" OMP_NUM_THREADS=1
 # shared memory between the ranks; no single-copy (CMA) mechanism, which containers often forbid
 export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
+# Sanitizer builds: LeakSanitizer would report what OpenMPI itself leaves allocated at
+# MPI_Finalize. lsan-openmpi.supp suppresses leaks with an OpenMPI library or plugin on their
+# stack, and only those (a leak planted in dist_mpi.c is still reported); full unwinding and
+# plugins kept loaded give those stacks their names. No effect in builds without ASan.
+export OMPI_MCA_mca_base_component_disable_dlclose=1
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan-openmpi.supp:print_suppressions=0:fast_unwind_on_malloc=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 mpi=("$mpirun" --allow-run-as-root --oversubscribe -x MT_ROOT -x OMP_NUM_THREADS -x LSAN_OPTIONS
   -x ASAN_OPTIONS)
 fails=0
@@ -75,7 +81,7 @@ for task in toy mnist sst2; do
     else fail "$out (tolerance 1e-5)"; fi
   done
   # only rank 0 writes: one log header line, whatever N
-  n="$(grep -c "^# data-parallel: 3 ranks" "$tmp/$task-np3-a.out")"
+  n="$(grep -c "^# data-parallel: 3 ranks, .* split into 3 shards" "$tmp/$task-np3-a.out")"
   [ "$n" = 1 ] && ok "$task -np 3: one rank prints" || fail "$task -np 3 printed $n headers"
 done
 

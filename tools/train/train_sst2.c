@@ -154,12 +154,7 @@ bool train_sst2(const train_opts *o, char *err, size_t errlen) {
             goto done;
         first = done_epochs + 1;
     }
-    /* every rank made (or loaded) the same parameters from the same seed; rank 0's copy makes
-     * sure of it */
-    if (o->dist && !tr_dist_bcast_params(o->dist, &model.params)) {
-        tr_err(err, errlen, "%s", o->dist->err);
-        goto done;
-    }
+    if (!tr_dist_start(o, &model.params, err, errlen)) goto done;
     bool root = tr_dist_is_root(o->dist);
     rep.quiet = !root;
     if (!report_open(&rep, o->out_dir, o->root, o->task,
@@ -219,12 +214,7 @@ bool train_sst2(const train_opts *o, char *err, size_t errlen) {
             report_progress(&rep, epoch, start + b, ntrain, tr_now() - t0);
         }
         double secs = tr_now() - t0;
-        char when[48];
-        snprintf(when, sizeof when, "at the end of epoch %d", epoch);
-        if (o->dist && !tr_dist_check_params(o->dist, &model.params, when)) {
-            tr_err(err, errlen, "%s", o->dist->err);
-            goto done;
-        }
+        if (!tr_dist_epoch_end(o, &model.params, epoch, err, errlen)) goto done;
         /* only rank 0 reports: the others go on to the next epoch's first collective */
         if (!root) continue;
         int64_t vc = sentiment_evaluate(&model, sess.scratch, &dev, &vdev, ndev, pad, 100,

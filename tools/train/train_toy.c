@@ -53,10 +53,7 @@ bool train_toy(const train_opts *o, char *err, size_t errlen) {
             goto done;
         first = done_epochs + 1;
     }
-    if (o->dist && !tr_dist_bcast_params(o->dist, &list)) {
-        tr_err(err, errlen, "%s", o->dist->err);
-        goto done;
-    }
+    if (!tr_dist_start(o, &list, err, errlen)) goto done;
     bool root = tr_dist_is_root(o->dist);
     rep.quiet = !root;
     if (!report_open(&rep, o->out_dir, o->root, "toy", "epoch,loss,correct,total,seconds", err,

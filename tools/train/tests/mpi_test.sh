@@ -104,6 +104,13 @@ mkdir -p "$tmp/res-b" && cp -r "$tmp/res-ck" "$tmp/res-b/ck" && run 3 res-b mnis
   else fail "mnist resumed with 3 ranks: epoch 3 loss $b vs the 2-rank run's $a"; fi
 }
 
+# a bad command line: every rank refuses it, rank 0 alone says why
+out="$("${mpi[@]}" -np 2 "$exe" toy --mpi-timeout 0 2>&1)"
+rc=$?
+n="$(grep -c -- '--mpi-timeout "0": expected a positive number' <<<"$out")"
+if [ "$rc" != 0 ] && [ "$n" = 1 ]; then ok "-np 2 with --mpi-timeout 0: exit $rc, one message"
+else fail "-np 2 with --mpi-timeout 0: exit $rc, $n messages"; fi
+
 # faults: each must end the job quickly with a message naming the rank
 fault() { # fault NAME NEEDLE MT_TRAIN_FAULT [flags...]
   local name="$1" needle="$2" spec="$3"

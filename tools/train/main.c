@@ -250,14 +250,14 @@ static int run_cli(int argc, char **argv, tr_dist *dist, char *err, size_t errle
         return bad("--eval scores a checkpoint in one process: run it without mpirun");
     /* checked here, before any data is read, so a typo costs nothing */
     if (!mt_backend_by_name(o.backend)) {
-        fprintf(stderr, "train: --backend %s: %s\n", o.backend, mt_last_error());
+        if (!quiet_rank) fprintf(stderr, "train: --backend %s: %s\n", o.backend, mt_last_error());
         return 2;
     }
     if (o.threads > 0) {
 #ifdef TR_HAVE_OPENMP
         omp_set_num_threads(o.threads);
 #else
-        fprintf(stderr, "train: --threads: this build has no OpenMP\n");
+        if (!quiet_rank) fprintf(stderr, "train: --threads: this build has no OpenMP\n");
         return 2;
 #endif
     }

@@ -4,12 +4,10 @@
  * any openmp thread count. */
 #include "check.h"
 #include "gradcheck.h"
+#include "kernel_iface.h"
 #include "tensor_compare.h"
-#include "thread_counts.h"
+#include "thread_invariance.h"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,11 +80,7 @@ static void cat_reference(float *const *host, mt_tensor *const *xs, int dim,
                           const mt_tensor *out, float *want) {
     int64_t n = mt_numel(out), index[MT_MAX_DIMS];
     for (int64_t i = 0; i < n; i++) {
-        int64_t rem = i;
-        for (int d = out->ndim - 1; d >= 0; d--) {
-            index[d] = rem % out->shape[d];
-            rem /= out->shape[d];
-        }
+        mt_ordinal_to_index(i, out->ndim, out->shape, index);
         int k = 0;
         while (index[dim] >= xs[k]->shape[dim]) index[dim] -= xs[k++]->shape[dim];
         int64_t pos = 0;
@@ -251,45 +245,20 @@ static void test_errors(const mt_backend *be) {
 }
 
 /* ------------------------------------------------------------------ openmp thread counts */
-/* cat of large permuted inputs and its gradient, under 1 thread and then 2, 3 and every core. */
-static mt_tensor *cat_and_grad(mt_ctx *ctx, mt_tensor *x, mt_tensor *y, mt_tensor **grad) {
-    mt_zero_grad(x);
-    mt_tensor *out = mt_cat(ctx, (mt_tensor *[]){x, y, x}, 3, 0);
-    mt_tensor *loss = mt_sum_all(ctx, mt_mul(ctx, out, out));
-    if (!loss || mt_backward(ctx, loss, NULL) != MT_OK) return NULL;
-    *grad = mt_contiguous(ctx, x->grad);
-    return out;
-}
-
-static void test_thread_counts(void) {
-#if defined(_OPENMP)
-    const mt_backend *omp = mt_backend_by_name("openmp");
-    if (!omp) {
-        mt_clear_error();
-        return;
-    }
-    mt_ctx *ctx = mt_ctx_new(omp);
+/* cat of large permuted inputs, one used twice, and the gradient that flows back to it. */
+static int cat_and_grad(mt_ctx *ctx, void *user, mt_tensor **outs) {
+    (void)user;
     mt_rng rng;
     mt_rng_seed(&rng, 9);
     mt_tensor *x = make_tensor(ctx, MT_SHAPE(257, 301), -2, 2, &rng, 1);
     mt_tensor *y = make_tensor(ctx, MT_SHAPE(33, 301), -2, 2, &rng, 0);
     mt_requires_grad(x, true);
-    int saved = omp_get_max_threads();
-    omp_set_num_threads(1);
-    mt_tensor *g1 = NULL, *out1 = cat_and_grad(ctx, x, y, &g1);
-    CHECK(out1 && g1, "cat and its gradient at 1 thread: %s", mt_last_error());
-    for (int i = 0, t; out1 && g1 && (t = mt_test_thread_count(i)) != 0; i++) {
-        omp_set_num_threads(t);
-        mt_tensor *g = NULL, *out = cat_and_grad(ctx, x, y, &g);
-        char msg[96];
-        snprintf(msg, sizeof msg, "openmp cat at %d threads vs 1", t);
-        compare_bits(msg, out, out1);
-        snprintf(msg, sizeof msg, "openmp cat gradient at %d threads vs 1", t);
-        compare_bits(msg, g, g1);
-    }
-    omp_set_num_threads(saved);
-    mt_ctx_free(ctx);
-#endif
+    mt_tensor *out = mt_cat(ctx, (mt_tensor *[]){x, y, x}, 3, 0);
+    mt_tensor *loss = mt_sum_all(ctx, mt_mul(ctx, out, out));
+    if (!loss || mt_backward(ctx, loss, NULL) != MT_OK) return -1;
+    outs[0] = out;
+    outs[1] = x->grad;
+    return 2;
 }
 
 int main(void) {
@@ -302,6 +271,6 @@ int main(void) {
         test_gradcheck(backends[i]);
         test_errors(backends[i]);
     }
-    test_thread_counts();
+    check_thread_invariance("openmp cat(x, y, x) and d x", cat_and_grad, NULL);
     return check_summary("test_cat_stack");
 }

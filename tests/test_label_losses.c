@@ -6,11 +6,8 @@
 #include "check.h"
 #include "gradcheck.h"
 #include "tensor_compare.h"
-#include "thread_counts.h"
+#include "thread_invariance.h"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,46 +153,21 @@ static void test_errors(const mt_backend *be) {
 }
 
 /* ------------------------------------------------------------------ openmp thread counts */
-static mt_tensor *loss_and_grad(mt_ctx *ctx, mt_tensor *x, const int64_t *labels,
-                                mt_tensor **grad) {
-    mt_zero_grad(x);
-    mt_tensor *loss = mt_cross_entropy(ctx, x, labels);
-    if (!loss || mt_backward(ctx, loss, NULL) != MT_OK) return NULL;
-    *grad = mt_contiguous(ctx, x->grad);
-    return loss;
-}
-
-static void test_thread_counts(void) {
-#if defined(_OPENMP)
-    const mt_backend *omp = mt_backend_by_name("openmp");
-    if (!omp) {
-        mt_clear_error();
-        return;
-    }
+/* cross-entropy of (300, 1001) permuted logits and its gradient. */
+static int loss_and_grad(mt_ctx *ctx, void *user, mt_tensor **outs) {
+    (void)user;
     enum { B = 300, C = 1001 };
-    mt_ctx *ctx = mt_ctx_new(omp);
     mt_rng rng;
     mt_rng_seed(&rng, 21);
     mt_tensor *x = make_tensor(ctx, MT_SHAPE(B, C), -8, 8, &rng, 1);
     mt_requires_grad(x, true);
     int64_t labels[B];
     for (int b = 0; b < B; b++) labels[b] = (int64_t)(mt_rng_next(&rng) % C);
-    int saved = omp_get_max_threads();
-    omp_set_num_threads(1);
-    mt_tensor *g1 = NULL, *l1 = loss_and_grad(ctx, x, labels, &g1);
-    CHECK(l1 && g1, "cross_entropy at 1 thread: %s", mt_last_error());
-    for (int i = 0, t; l1 && g1 && (t = mt_test_thread_count(i)) != 0; i++) {
-        omp_set_num_threads(t);
-        mt_tensor *g = NULL, *l = loss_and_grad(ctx, x, labels, &g);
-        char msg[96];
-        snprintf(msg, sizeof msg, "openmp cross_entropy at %d threads vs 1", t);
-        compare_bits(msg, l, l1);
-        snprintf(msg, sizeof msg, "openmp cross_entropy gradient at %d threads vs 1", t);
-        compare_bits(msg, g, g1);
-    }
-    omp_set_num_threads(saved);
-    mt_ctx_free(ctx);
-#endif
+    mt_tensor *loss = mt_cross_entropy(ctx, x, labels);
+    if (!loss || mt_backward(ctx, loss, NULL) != MT_OK) return -1;
+    outs[0] = loss;
+    outs[1] = x->grad;
+    return 2;
 }
 
 int main(void) {
@@ -206,6 +178,6 @@ int main(void) {
         test_gradcheck(backends[i]);
         test_errors(backends[i]);
     }
-    test_thread_counts();
+    check_thread_invariance("openmp cross_entropy and d logits", loss_and_grad, NULL);
     return check_summary("test_label_losses");
 }

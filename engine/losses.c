@@ -60,7 +60,7 @@ mt_tensor *mt_bce_loss(mt_ctx *ctx, mt_tensor *probs, mt_tensor *targets) {
 }
 
 /* ------------------------------------------------------------------ losses from class labels */
-/* Labels travel as float32 class ids, exact up to 2^24; a float arange of C classes needs the same. */
+/* Labels travel as float32 class ids, exact up to 2^24, and so does the arange of C classes. */
 #define LABEL_MAX_CLASSES (INT64_C(1) << 24)
 
 /* logprobs (B,C) with B, C >= 1 and C exact in float32. */
@@ -127,7 +127,8 @@ static mt_tensor *one_hot_from_tensor(const char *name, mt_ctx *ctx, const mt_te
                                       const mt_tensor *labels) {
     const int64_t B = scores->shape[0], C = scores->shape[1];
     char sl[MT_SHAPE_STR_LEN], ss[MT_SHAPE_STR_LEN];
-    if (mt_check_live(name, labels) != MT_OK || mt_check_same_backend(name, scores, labels) != MT_OK)
+    if (mt_check_live(name, labels) != MT_OK ||
+        mt_check_same_backend(name, scores, labels) != MT_OK)
         return NULL;
     if (labels->ndim != 1 || labels->shape[0] != B)
         return mt_fail_null(MT_ERR_SHAPE, "%s: expected labels (%lld,) for scores %s, got %s",
@@ -163,7 +164,7 @@ static mt_tensor *one_hot_from_tensor(const char *name, mt_ctx *ctx, const mt_te
                         (long long)bad, value, (long long)(C - 1));
 }
 
-/* -(1/B) sum_b logprobs[b, labels[b]]: mt_nll_loss of the one-hot, so the gradient is autodiff's. */
+/* -(1/B) sum_b logprobs[b, labels[b]]: mt_nll_loss of the one-hot; autodiff gives the gradient. */
 static mt_tensor *nll_labels(const char *name, mt_ctx *ctx, mt_tensor *logprobs,
                              const int64_t *host_labels, const mt_tensor *labels) {
     mt_tensor *hot = host_labels ? one_hot_from_host(name, ctx, logprobs, host_labels)

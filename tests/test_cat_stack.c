@@ -89,7 +89,7 @@ static void cat_reference(float *const *host, mt_tensor *const *xs, int dim,
     }
 }
 
-/* 4-dim permuted inputs of odd sizes, five of them (more than a node's inline inputs), every dim. */
+/* 4-dim permuted inputs of odd sizes, five (more than a node's inline inputs), every dim. */
 static void test_random_cat(const mt_backend *be) {
     mt_ctx *ctx = mt_ctx_new(be);
     mt_rng rng;

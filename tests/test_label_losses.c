@@ -116,7 +116,8 @@ static void test_errors(const mt_backend *be) {
                 "mt_nll_loss_labels: labels[0] = -1 is not a class");
     CHECK_ERROR(mt_cross_entropy_tensor(ctx, x, labels_tensor(ctx, 3, (const float[]){0, 9, 10})),
                 MT_ERR_ARG, "mt_cross_entropy_tensor: labels[2] = 10 is not a class id in 0..9");
-    CHECK_ERROR(mt_nll_loss_labels_tensor(ctx, x, labels_tensor(ctx, 3, (const float[]){0, 2.5f, 1})),
+    CHECK_ERROR(mt_nll_loss_labels_tensor(ctx, x,
+                                          labels_tensor(ctx, 3, (const float[]){0, 2.5f, 1})),
                 MT_ERR_ARG, "labels[1] = 2.5 is not a class id");
     CHECK_ERROR(mt_cross_entropy_tensor(ctx, x, labels_tensor(ctx, 3, (const float[]){NAN, 0, 1})),
                 MT_ERR_ARG, "labels[0] = nan is not a class id");
@@ -145,7 +146,8 @@ static void test_errors(const mt_backend *be) {
     mt_ctx_free(other);
     if (be != mt_backend_naive()) {
         mt_ctx *nctx = mt_ctx_new(mt_backend_naive());
-        CHECK_ERROR(mt_cross_entropy_tensor(ctx, x, labels_tensor(nctx, 3, (const float[]){0, 1, 2})),
+        mt_tensor *elsewhere = labels_tensor(nctx, 3, (const float[]){0, 1, 2});
+        CHECK_ERROR(mt_cross_entropy_tensor(ctx, x, elsewhere),
                     MT_ERR_BACKEND, "inputs are on different backends");
         mt_ctx_free(nctx);
     }

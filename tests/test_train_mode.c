@@ -79,9 +79,12 @@ static void test_errors(void) {
     mt_clear_error();
     CHECK_ERROR(mt_dropout_init(&d, &list, 1.5f) == MT_OK, MT_ERR_ARG,
                 "mt_dropout_init: rate must be in [0, 1], got 1.5");
-    CHECK_ERROR(mt_dropout_init(&d, &list, NAN) == MT_OK, MT_ERR_ARG, "rate must be in [0, 1], got nan");
-    CHECK_ERROR(mt_dropout_init(&d, NULL, 0.5f) == MT_OK, MT_ERR_ARG, "mt_dropout_init: model is NULL");
-    CHECK_ERROR(mt_dropout_init(NULL, &list, 0.5f) == MT_OK, MT_ERR_ARG, "mt_dropout_init: layer is NULL");
+    CHECK_ERROR(mt_dropout_init(&d, &list, NAN) == MT_OK, MT_ERR_ARG,
+                "rate must be in [0, 1], got nan");
+    CHECK_ERROR(mt_dropout_init(&d, NULL, 0.5f) == MT_OK, MT_ERR_ARG,
+                "mt_dropout_init: model is NULL");
+    CHECK_ERROR(mt_dropout_init(NULL, &list, 0.5f) == MT_OK, MT_ERR_ARG,
+                "mt_dropout_init: layer is NULL");
     mt_ctx *ctx = mt_ctx_new(NULL);
     mt_tensor *x = mt_ones(ctx, MT_SHAPE(4));
     CHECK_ERROR(mt_dropout_forward(ctx, NULL, x), MT_ERR_ARG, "layer (or its model) is NULL");

@@ -19,9 +19,8 @@
  *         an error, or a later NULL is reported as that old error.
  *       * Queries that cannot report an error answer a neutral value for NULL and record nothing:
  *         mt_numel 0, mt_is_contiguous and mt_same_shape false, mt_tensor_backend, mt_ctx_backend
- *         and mt_ctx_rng NULL, mt_ctx_bytes_used and mt_params_numel 0,
- *         mt_params_is_training false, mt_backend_name
- *         "(null)", mt_shape_str "(null)" (or "" without a buffer).
+ *         and mt_ctx_rng NULL, mt_ctx_bytes_used and mt_params_numel 0, mt_backend_name
+ *         "(null)", mt_shape_str "(null)" (or "" without a buffer), mt_params_is_training false.
  *       * Functions that return nothing (mt_ctx_free, mt_ctx_reset, mt_ctx_seed, mt_optim_free,
  *         mt_params_free, mt_rng_seed, mt_print) do nothing with NULL (mt_print prints "NULL").
  *   - A tensor belongs to its context's current generation: after mt_ctx_reset every op, element

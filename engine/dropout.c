@@ -49,3 +49,19 @@ mt_tensor *mt_dropout_at(mt_ctx *ctx, mt_tensor *a, float rate, bool training, u
     }
     return out;
 }
+
+mt_status mt_dropout_init(mt_dropout_layer *layer, const mt_params *model, float rate) {
+    if (!layer) return mt_null_status("mt_dropout_init", "layer");
+    if (!model) return mt_null_status("mt_dropout_init", "model");
+    if (!(rate >= 0.0f && rate <= 1.0f))
+        return mt_fail(MT_ERR_ARG, "mt_dropout_init: rate must be in [0, 1], got %g", (double)rate);
+    *layer = (mt_dropout_layer){.rate = rate, .model = model};
+    return MT_OK;
+}
+
+mt_tensor *mt_dropout_forward(mt_ctx *ctx, const mt_dropout_layer *layer, mt_tensor *x) {
+    if (!x) return mt_null_arg("mt_dropout_forward", "x");
+    if (!layer || !layer->model)
+        return mt_null_arg("mt_dropout_forward", "layer (or its model)");
+    return mt_dropout(ctx, x, layer->rate, mt_params_is_training(layer->model));
+}

@@ -1,6 +1,7 @@
 /* Inverted dropout. Each call draws one 64-bit seed from the context's generator; the mask is a
  * pure function of (seed, element ordinal) (dropout_hash.h), so the backward re-runs the same
  * kernel on the gradient with the saved seed instead of storing a mask. */
+#include "dropout_hash.h"
 #include "internal.h"
 
 #include <string.h>
@@ -28,13 +29,17 @@ static mt_status dropout_backward(mt_ctx *ctx, const mt_node *n, mt_tensor *g, m
 static const mt_function DROPOUT_FN = {"dropout", dropout_backward};
 
 mt_tensor *mt_dropout(mt_ctx *ctx, mt_tensor *a, float rate, bool training) {
+    return mt_dropout_at(ctx, a, rate, training, 0);
+}
+
+mt_tensor *mt_dropout_at(mt_ctx *ctx, mt_tensor *a, float rate, bool training, uint64_t first) {
     if (!a) return mt_null_arg("dropout", "input");
     /* written so that a NaN rate fails too */
     if (!(rate >= 0.0f && rate <= 1.0f))
         return mt_fail_null(MT_ERR_ARG, "dropout: rate must be in [0, 1], got %g", (double)rate);
     if (!training || rate == 0.0f) return a;
     if (!ctx) return mt_null_arg("dropout", "ctx");
-    uint64_t seed = mt_rng_next(mt_ctx_rng(ctx));
+    uint64_t seed = mt_dropout_seed_at(mt_rng_next(mt_ctx_rng(ctx)), first);
     mt_tensor *out = run_dropout(ctx, a, rate, seed);
     mt_node *node = NULL;
     if (!out || !mt_record(ctx, out, &DROPOUT_FN, &a, 1, &node)) return NULL;

@@ -267,6 +267,10 @@ mt_tensor *mt_logsoftmax(mt_ctx *ctx, mt_tensor *a, int dim); /* x - max - log(s
  * element i (its row-major ordinal) by a counter-based hash of (seed, i) that every backend shares,
  * so a seeded context gives the same mask on every backend; backward applies the same mask. */
 mt_tensor *mt_dropout(mt_ctx *ctx, mt_tensor *a, float rate, bool training);
+/* mt_dropout whose element i gets the mask element first + i would get in a larger tensor drawn
+ * from the same generator state (same seed draw): a data-parallel rank holding rows lo.. of a
+ * batch passes first = lo * (elements per row) and keeps exactly what one process keeps. */
+mt_tensor *mt_dropout_at(mt_ctx *ctx, mt_tensor *a, float rate, bool training, uint64_t first);
 
 /* ------------------------------------------------------------------ autodiff */
 /* Marks a leaf as wanting a gradient. */

@@ -9,9 +9,9 @@
 #ifndef MT_OPENMP_H
 #define MT_OPENMP_H
 #include "../internal.h"
+#include "openmp_thresholds.h"
 
-/* Work (in element-operations, a cheap float op = 1) below which a kernel stays on one thread. */
-#define MT_OMP_MIN_PARALLEL_WORK ((int64_t)1 << 15)
+/* MT_OMP_MIN_PARALLEL_WORK (openmp_thresholds.h): work below which a kernel stays on one thread. */
 
 /* One item of parallel work; returns 0, or non-zero on failure (out of memory). */
 typedef int (*mt_omp_item_fn)(void *ctx, int64_t item);

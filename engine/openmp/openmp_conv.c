@@ -48,11 +48,11 @@
 #include <omp.h>
 #include <string.h>
 
-#define PAD_FLOATS ((int64_t)1 << 17) /* a padded band: 512 KiB */
-#define OUT_FLOATS ((int64_t)1 << 17) /* a band's product, or its grad_out: 512 KiB */
-#define STACK_MAX_POS 256             /* images up to which several go in one band */
-#define DOT_MAX_M 16                  /* back_weight's Cout up to which the dot kernel is used */
-#define DOT_KC 512                    /* positions per dot-kernel pass: 4 + 4 rows of 2 KiB */
+#define PAD_FLOATS MT_OMP_CONV_PAD_FLOATS /* a padded band: 512 KiB */
+#define OUT_FLOATS MT_OMP_CONV_OUT_FLOATS /* a band's product, or its grad_out: 512 KiB */
+#define STACK_MAX_POS MT_OMP_CONV_STACK_MAX_POS             /* images up to which several go in one band */
+#define DOT_MAX_M MT_OMP_CONV_DOT_MAX_M                  /* back_weight's Cout up to which the dot kernel is used */
+#define DOT_KC MT_OMP_CONV_DOT_KC                    /* positions per dot-kernel pass: 4 + 4 rows of 2 KiB */
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -214,7 +214,7 @@ static mt_conv_band band_at(const mt_conv_plan *p, const band_plan *bp, int64_t 
  * gathers around the FMAs; measured faster on 2 threads than on 1 from ~0.3M on when the team is
  * awake, so the margin covers a team that must be woken). */
 static bool want_threads(int64_t fmas) {
-    return omp_get_max_threads() > 1 && fmas > ((int64_t)1 << 20);
+    return omp_get_max_threads() > 1 && fmas > MT_OMP_CONV_MIN_PARALLEL_FMAS;
 }
 
 /* The weight w (Cout, Cin, KH, KW) as a row-major matrix: (Cout, Cin KK), or with transpose

@@ -148,7 +148,7 @@ static int weight_item(void *ctx, int64_t q) {
  * past that (a 40 x 40 image: 5% slower, 64 x 64: 7%, 224 x 224: 20%) they come from L2 and the
  * product's bands win; at 32 x 32 both are even. Nor where a quarter of the lanes would be past
  * the image (conv1d (16,8,20) / (8,8,7): 5% slower). */
-#define MAX_S 1024
+#define MAX_S MT_OMP_DIRECT_WEIGHT_MAX_S
 bool mt_conv_direct_weight_fits(const mt_conv_direct_weight *d) {
     int64_t S = d->d.H * d->d.W, nvec = (S + 15) / 16;
     return S <= MAX_S && 4 * S >= 3 * 16 * nvec && mt_conv_direct_fits(&d->d);

@@ -68,9 +68,7 @@ static void random_case(const vf_op *op, const mt_backend *b, const vf_case *c, 
     scale = vf_error_scale(op, p, &d);
     vf_cmp cmp;
     vf_compare(got, want, scale, n, &op->tol, &cmp);
-    o->max_abs = cmp.max_abs;
-    o->max_rel = cmp.max_rel;
-    o->worst = cmp.worst;
+    vf_outcome_take(o, &cmp);
     if (cmp.failure != VF_FAIL_COUNT) {
         char desc[VF_MSG], inputs[160] = "";
         vf_cmp_describe(&cmp, "out", p->out_ndim, p->out_shape, mt_backend_name(b),
@@ -80,7 +78,11 @@ static void random_case(const vf_op *op, const mt_backend *b, const vf_case *c, 
         vf_failed(o, cmp.failure, "%s%s", desc, inputs);
         goto done;
     }
+    /* the second run at another thread count (cases take turns: 1, 2, 3, 8) */
+    int nth = VF_THREAD_COUNTS[c->seed % VF_NTHREAD_COUNTS];
+    int saved = vf_backend_threaded(b) ? vf_set_threads(nth) : 0;
     vf_run_kernel(op, b, p, &d, true, again, &r);
+    if (saved) vf_set_threads(saved);
     if (r.failure != VF_FAIL_COUNT) {
         vf_failed(o, r.failure, "second run: %s", r.msg);
         goto done;
@@ -88,8 +90,9 @@ static void random_case(const vf_op *op, const mt_backend *b, const vf_case *c, 
     for (int64_t i = 0; i < n; i++)
         if (memcmp(&got[i], &again[i], sizeof(float)) != 0) {
             vf_failed(o, VF_FAIL_NONDETERMINISTIC,
-                      "element %lld was %.9g on the first run and %.9g on the second", (long long)i,
-                      (double)got[i], (double)again[i]);
+                      "element %lld was %.9g on the first run and %.9g on the second%s",
+                      (long long)i, (double)got[i], (double)again[i],
+                      saved ? " (at another thread count)" : "");
             goto done;
         }
     if (op->property && !op->property(p, &d, got, o->msg, sizeof o->msg))
@@ -345,6 +348,7 @@ void vf_check_cases(vf_session *s, vf_cell *cell, bool gradient) {
         s->sum.checks++;
         cell->checks++;
         vf_track(cell, o.max_abs, o.max_rel, o.worst);
+        vf_stats_add(&cell->stats, &o.stats);
         if (o.failure != VF_FAIL_COUNT) {
             /* the first failure, shrunk, says more than a list of its relatives */
             report_case_failure(s, cell, gradient ? "gradient case" : "random case", k, &c, &p, &o,

@@ -84,7 +84,11 @@ void vf_print_unverified_ops(FILE *out) {
     int count;
     unverified_ops(list, sizeof list, &count);
     if (count == 0) return;
-    fprintf(out, "not verified: %d op(s) have no entry in the verifier's table: %s\n", count, list);
+    fprintf(out,
+            "FAIL not verified: %d op(s) of the engine have no entry in the verifier's table: %s\n"
+            "  HINT: add one to TABLE in tools/verify/verify_ops.c (and golden cases to "
+            "golden/gen.py)\n",
+            count, list);
 }
 
 void vf_list_ops(FILE *out, const char *golden_dir) {
@@ -323,8 +327,17 @@ int vf_run(const vf_config *cfg, vf_summary *summary) {
     for (int i = 0; i < cfg->nnot_built; i++) vf_emit(&s, "not built: %s\n", cfg->not_built[i]);
     for (int i = 0; i < nunavailable; i++)
         vf_emit(&s, "NOT RUN (built, but this machine cannot run it): %s\n", unavailable[i]);
-    vf_print_unverified_ops(out);
-    bool passed = s.golden_problems == 0 && s.sum.failed_cells == 0;
+    char unlisted[1024];
+    int nunlisted;
+    unverified_ops(unlisted, sizeof unlisted, &nunlisted);
+    if (nunlisted) { /* a new op cannot slip through unverified */
+        s.sum.failures[VF_FAIL_UNSUPPORTED] += nunlisted;
+        vf_emit(&s, "\nFAIL not verified: %d op(s) of the engine have no entry in the verifier's "
+                    "table: %s\n  HINT: add one to TABLE in tools/verify/verify_ops.c (and golden "
+                    "cases to golden/gen.py)\n",
+                nunlisted, unlisted);
+    }
+    bool passed = s.golden_problems == 0 && s.sum.failed_cells == 0 && nunlisted == 0;
     if (passed)
         vf_emit(&s, "verify: PASS (%d ops x %d backend(s), %d checks)\n", nops, nb, s.sum.checks);
     else

@@ -122,7 +122,7 @@ static bool loss(mt_ctx *probe, const vf_op *op, mt_tensor **leaves, const vf_pr
 }
 
 /* Autodiff on the backend (seeded with r) against central differences of sum(out * r). */
-static void gradient_case(const vf_op *op, const mt_backend *b, const vf_case *c,
+void vf_gradient_case(const vf_op *op, const mt_backend *b, const vf_case *c,
                           const vf_problem *p, vf_outcome *o) {
     vf_pass(o);
     vf_data d;
@@ -333,7 +333,7 @@ void vf_check_cases(vf_session *s, vf_cell *cell, bool gradient) {
                 : cfg->cases > 0     ? 2
                                      : 0;
     if (gradient && !cell->op->grad) return;
-    case_fn fn = gradient ? gradient_case : random_case;
+    case_fn fn = gradient ? vf_gradient_case : random_case;
     for (int k = 0; k < count; k++) {
         vf_case c;
         vf_problem p;

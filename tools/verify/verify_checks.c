@@ -177,4 +177,5 @@ void vf_check_cell(vf_session *s, vf_cell *cell) {
     vf_check_cases(s, cell, false);
     if (!cell->failures) vf_check_sizes(s, cell); /* large: after the small ones pass */
     vf_check_cases(s, cell, true);
+    if (!cell->failures) vf_check_graphs(s, cell);
 }

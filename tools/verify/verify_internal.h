@@ -339,4 +339,8 @@ bool vf_leaf_grad(const mt_tensor *leaf, float *dst);
 void vf_print_case(vf_session *s, const vf_op *op, const vf_case *c, const vf_problem *p,
                    bool gradient);
 
+/* One gradient case: autodiff of op->grad on b against central differences (verify_cases.c). */
+void vf_gradient_case(const vf_op *op, const mt_backend *b, const vf_case *c, const vf_problem *p,
+                      vf_outcome *o);
+
 #endif

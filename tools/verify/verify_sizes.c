@@ -146,6 +146,8 @@ static void matmul(builder *b) {
     add(b, "the team: work past the cut-off", S(161, 161, 161), C(0), CO, CO, CO);
     add(b, "a batch of rows x one B: one taller product", S(40, 70, 60, 3), C(0, 1, 0, 1), CO, CO,
         CO);
+    add(b, "a batch of single rows x one B: one taller product", S(1, 70, 60, 5), C(0, 1, 0, 1),
+        CO, CO, CO);
     add(b, "a batch on the team", S(64, 128, 65, 8), C(0, 1), CH, CO, CO);
 }
 

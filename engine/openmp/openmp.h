@@ -34,6 +34,7 @@ typedef enum mt_omp_ws_slot {
     MT_OMP_WS_CONV_OUT,    /* conv workers: a product before it is copied into the output */
     MT_OMP_WS_CONV_GRAD,   /* conv workers: a band of grad_out laid out like the padded image */
     MT_OMP_WS_CONV_WEIGHT, /* conv calling thread: the weight rearranged for the product */
+    MT_OMP_WS_CONV_ACC,    /* conv workers: back_weight's double sums of its blocks */
     MT_OMP_WS_SLOTS
 } mt_omp_ws_slot;
 void *mt_omp_workspace(mt_omp_ws_slot slot, int64_t bytes);

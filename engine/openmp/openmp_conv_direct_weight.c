@@ -29,7 +29,7 @@
  * permute (vpermt2ps) instead of a load across a cache line. A micro-benchmark of the 4 x 6 step
  * ran 175-200 GFLOP/s with the permutes against 245-275 with masked unaligned loads: on this core
  * the permute takes issue slots the FMAs need, and a masked load across a line costs little.
- * These are not the product path's bits (a chain over (b, th, tw), or the dot kernel's lanes); both
+ * These are not the product path's bits (a double sum of blocks of positions); both
  * are within the float rounding of a sum of B S terms of the definition (tests/test_openmp_conv.c).
  * Without AVX-512 there is no direct weight kernel: the product path runs, whose bits differ in
  * the last places from this kernel's on the shapes it takes (both thread-invariant). */

@@ -339,6 +339,20 @@ bool vf_leaf_grad(const mt_tensor *leaf, float *dst);
 void vf_print_case(vf_session *s, const vf_op *op, const vf_case *c, const vf_problem *p,
                    bool gradient);
 
+/* One kernel call of a case, the backend against naive (verify_cases.c): the case's data,
+ * naive's output on contiguous copies (ref), the backend's on the case's layouts (got), and room
+ * for another run (again). */
+typedef struct vf_case_run {
+    vf_data d;
+    float *ref, *got, *again;
+    int64_t n;
+} vf_case_run;
+/* Fills k (free it with vf_case_run_free whatever the result), compares got with ref within
+ * op's tolerance (statistics into o) and checks op's invariant; false with o failed. */
+bool vf_against_naive(const vf_op *op, const mt_backend *b, const vf_case *c,
+                      const vf_problem *p, vf_case_run *k, vf_outcome *o);
+void vf_case_run_free(vf_case_run *k);
+
 /* One gradient case: autodiff of op->grad on b against central differences (verify_cases.c). */
 void vf_gradient_case(const vf_op *op, const mt_backend *b, const vf_case *c, const vf_problem *p,
                       vf_outcome *o);

@@ -89,79 +89,47 @@ static void shifted_check(const vf_op *op, const mt_backend *b, const vf_problem
 /* One class with one value range. */
 static void size_case(const vf_op *op, const mt_backend *b, const vf_case *c, const vf_problem *p,
                       bool quick, vf_outcome *o) {
-    vf_pass(o);
-    int64_t n = vf_numel(p->out_ndim, p->out_shape);
-    float *ref = malloc(sizeof(float) * (size_t)n), *got = malloc(sizeof(float) * (size_t)n);
-    float *again = malloc(sizeof(float) * (size_t)n);
-    double *want = NULL, *scale = NULL;
-    vf_data d;
-    memset(&d, 0, sizeof d);
-    if (!ref || !got || !again || !vf_data_make(c, p, false, &d)) {
-        vf_failed(o, VF_FAIL_ERROR, "out of memory");
-        goto done;
-    }
-    vf_result r;
-    vf_run_kernel(op, mt_backend_naive(), p, &d, false, ref, &r);
-    if (r.failure != VF_FAIL_COUNT) {
-        vf_failed(o, r.failure, "the naive reference: %s", r.msg);
-        goto done;
-    }
     bool threaded = vf_backend_threaded(b);
-    int counts = threaded ? VF_NTHREAD_COUNTS : 2, saved = vf_set_threads(1);
+    int saved = vf_set_threads(threaded ? VF_THREAD_COUNTS[0] : 1);
+    if (!threaded) vf_set_threads(saved);
+    vf_case_run k;
+    bool ok = vf_against_naive(op, b, c, p, &k, o);
     vf_set_threads(saved);
-    for (int t = 0; t < counts && o->failure == VF_FAIL_COUNT; t++) {
+    /* the same call at the other thread counts (without threads: once more) */
+    for (int t = 1; ok && t < (threaded ? VF_NTHREAD_COUNTS : 2); t++) {
         int nth = threaded ? VF_THREAD_COUNTS[t] : saved;
-        if (quick && threaded && nth != 1 && nth != 3) continue;
+        if (quick && nth != 3) continue;
         vf_set_threads(nth);
-        vf_run_kernel(op, b, p, &d, true, t == 0 ? got : again, &r);
+        vf_result r;
+        vf_run_kernel(op, b, p, &k.d, true, k.again, &r);
         vf_set_threads(saved);
-        if (r.failure != VF_FAIL_COUNT) {
+        int64_t i = r.failure == VF_FAIL_COUNT ? first_bits_diff(k.got, k.again, k.n) : -1;
+        if (r.failure != VF_FAIL_COUNT)
             vf_failed(o, r.failure, "at %d thread(s): %s", nth, r.msg);
-        } else if (t == 0) {
-            want = vf_to_double(ref, n);
-            scale = vf_error_scale(op, p, &d);
-            vf_cmp cmp;
-            vf_compare(got, want, scale, n, &op->tol, &cmp);
-            vf_outcome_take(o, &cmp);
-            if (cmp.failure != VF_FAIL_COUNT) {
-                char desc[VF_MSG];
-                vf_cmp_describe(&cmp, "out", p->out_ndim, p->out_shape, mt_backend_name(b), "naive",
-                                desc, sizeof desc);
-                vf_failed(o, cmp.failure, "at %d thread(s): %s", nth, desc);
-            } else if (op->property && !op->property(p, &d, got, o->msg, sizeof o->msg)) {
-                o->failure = VF_FAIL_PROPERTY;
-            }
-        } else {
-            int64_t i = first_bits_diff(got, again, n);
-            if (i >= 0)
-                vf_failed(o, VF_FAIL_NONDETERMINISTIC,
-                          "element %lld is %.9g at %d thread(s) and %.9g at %d: the bits must not "
-                          "depend on the thread count",
-                          (long long)i, (double)got[i], threaded ? VF_THREAD_COUNTS[0] : saved,
-                          (double)again[i], nth);
-        }
+        else if (i >= 0)
+            vf_failed(o, VF_FAIL_NONDETERMINISTIC,
+                      "element %lld is %.9g at %d thread(s) and %.9g at %d: the bits must not "
+                      "depend on the thread count",
+                      (long long)i, (double)k.got[i], threaded ? VF_THREAD_COUNTS[0] : saved,
+                      (double)k.again[i], nth);
+        ok = o->failure == VF_FAIL_COUNT;
     }
-    if (o->failure == VF_FAIL_COUNT && layout_invariant(op)) {
-        vf_run_kernel(op, b, p, &d, false, again, &r);
-        int64_t i = r.failure == VF_FAIL_COUNT ? first_bits_diff(got, again, n) : -1;
+    if (ok && layout_invariant(op)) {
+        vf_result r;
+        vf_run_kernel(op, b, p, &k.d, false, k.again, &r);
+        int64_t i = r.failure == VF_FAIL_COUNT ? first_bits_diff(k.got, k.again, k.n) : -1;
         if (r.failure != VF_FAIL_COUNT)
             vf_failed(o, r.failure, "with contiguous storage: %s", r.msg);
         else if (i >= 0)
             vf_failed(o, VF_FAIL_NONDETERMINISTIC,
                       "element %lld is %.9g in the case's layout and %.9g with the same values "
                       "stored contiguously: the op promises the same bits for any layout",
-                      (long long)i, (double)got[i], (double)again[i]);
+                      (long long)i, (double)k.got[i], (double)k.again[i]);
         else if ((op->family == &VF_FAMILY_MAP || op->family == &VF_FAMILY_ZIP) &&
                  p->out_ndim == 1 && !p->in_place)
-            shifted_check(op, b, p, &d, again, o);
+            shifted_check(op, b, p, &k.d, k.again, o);
     }
-done:
-    free(ref);
-    free(got);
-    free(again);
-    free(want);
-    free(scale);
-    vf_data_free(&d);
+    vf_case_run_free(&k);
 }
 
 /* The value ranges every class runs with: +-1000 and the specials, where the op takes them. */

@@ -21,7 +21,7 @@ cmake -S . -B build-cov -DCMAKE_BUILD_TYPE=Debug -DMT_WERROR=ON -DMT_CUDA=OFF -D
   -DCMAKE_EXE_LINKER_FLAGS="--coverage" >/dev/null
 cmake --build build-cov -j"$(nproc)" --target verify >/dev/null
 objdir="build-cov/CMakeFiles/minitorch.dir/engine/openmp"
-find "$objdir" -name '*.gcda' -delete
+find build-cov -name "*.gcda" -delete # stale counts of an older build would be merged
 start=$(date +%s)
 build-cov/verify/verify --all-backends "$@" >build-cov/verify-coverage-run.log ||
   { echo "coverage: ./verify failed (build-cov/verify-coverage-run.log)"; exit 1; }

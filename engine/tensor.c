@@ -436,7 +436,8 @@ mt_status mt_to_host(const mt_tensor *t, float *dst) {
         free(span);
         return s;
     }
-    if (mt_is_contiguous(t)) { /* host memory in row-major order already: one copy */
+    /* host memory, contiguous: one copy (a data-parallel step moves every gradient this way) */
+    if (mt_is_contiguous(t)) {
         memcpy(dst, t->storage->data + t->offset, (size_t)mt_numel(t) * sizeof(float));
         return MT_OK;
     }

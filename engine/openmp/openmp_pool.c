@@ -20,9 +20,9 @@
 
 #include <string.h>
 
-#define JB 256                        /* windows per block: their accumulators stay in L1 */
-#define SHORT_ROW 16                  /* rows of fewer windows are pooled in spans of rows */
-#define ITEM_WORK ((int64_t)1 << 14)  /* input elements per work item */
+#define JB MT_OMP_POOL_JB               /* windows per block: their accumulators stay in L1 */
+#define SHORT_ROW MT_OMP_POOL_SHORT_ROW /* rows of fewer windows are pooled in spans of rows */
+#define ITEM_WORK MT_OMP_POOL_ITEM_WORK /* input elements per work item */
 
 /* One 4-D operand: base pointer and element strides. */
 typedef struct plane4 {
@@ -77,7 +77,7 @@ static void span_offsets(const pool_job *jb, const pool_span *sp, const int64_t 
  * MNIST's, make vectors that are mostly remainder; a run of 36 rows does not). The fold and spread
  * loops below are called with a literal kw, so the compiler reads a window's cells as a group
  * of contiguous loads instead of a gather. */
-#define RUN_KW 4
+#define RUN_KW MT_OMP_POOL_RUN_KW
 
 /* acc[k] += window k's cells dw = 0..kw-1, in order. */
 static inline void avg_run(const float *run, int64_t n, int64_t kw, double *acc) {

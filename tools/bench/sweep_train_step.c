@@ -174,10 +174,10 @@ static int ts_make_batch(ts_inst *m) {
 static mt_status ts_step(ts_inst *m) {
     int correct;
     if (m->mnist)
-        return mnist_train_step(&m->mn, &m->opt, m->scratch, m->images, m->labels, m->batch,
+        return mnist_train_step(&m->mn, &m->opt, m->scratch, m->images, m->labels, m->batch, NULL,
                                 &m->loss, &correct);
     return sentiment_train_step(&m->sa, &m->opt, m->scratch, &m->set, &m->vec, m->idx, m->batch,
-                                (int)m->c->in[0].d[2], &m->loss, &correct);
+                                (int)m->c->in[0].d[2], NULL, &m->loss, &correct);
 }
 
 static ts_inst *ts_new(const bench_case *c, const mt_backend *backend, char *err, size_t errlen) {

@@ -28,6 +28,7 @@ static const char USAGE[] =
     "  --grad-cases N        gradient cases per op and backend (default: cases / 8)\n"
     "  --golden-dir DIR      golden files (default: golden/cases of the source tree)\n"
     "  --report              also write a markdown report to reports/verify-<timestamp>.md\n"
+    "  --quick               a smoke test: only the small size classes, at 1 and 3 threads\n"
     "  --list                list the ops and the backends (built and not built), then exit\n"
     "  -h, --help            this text\n"
     "\n"
@@ -169,6 +170,8 @@ int main(int argc, char **argv) {
             list = true;
         } else if (strcmp(a, "--report") == 0) {
             report = true;
+        } else if (strcmp(a, "--quick") == 0) {
+            cfg.quick = true;
         } else if (strcmp(a, "--backend") == 0) {
             if (!add_names(value, backend_names, &nbackend_names))
                 return usage_error("too many backends (%s)", value);

@@ -55,7 +55,8 @@ static mt_status run_mnist(const mt_backend *b, mnist_net net, run_result *r) {
     mt_ctx_seed(scratch, 9);
     for (int k = 0; k < STEPS && s == MT_OK; k++) {
         int correct;
-        s = mnist_train_step(&m, &opt, scratch, images, labels, BATCH_MNIST, &r->loss[k], &correct);
+        s = mnist_train_step(&m, &opt, scratch, images, labels, BATCH_MNIST, NULL, &r->loss[k],
+                             &correct);
     }
     if (s == MT_OK) s = collect(&m.params, r);
     mt_optim_free(&opt);
@@ -93,8 +94,8 @@ static mt_status run_sst2(const mt_backend *b, run_result *r) {
     mt_ctx_seed(scratch, 9);
     for (int k = 0; k < STEPS && s == MT_OK; k++) {
         int correct;
-        s = sentiment_train_step(&m, &opt, scratch, &set, &v, idx, BATCH_SST2, LEN, &r->loss[k],
-                                 &correct);
+        s = sentiment_train_step(&m, &opt, scratch, &set, &v, idx, BATCH_SST2, LEN, NULL,
+                                 &r->loss[k], &correct);
     }
     if (s == MT_OK) s = collect(&m.params, r);
     for (int i = 0; i < BATCH_SST2; i++) free(vec[i]);

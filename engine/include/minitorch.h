@@ -97,6 +97,16 @@ bool mt_backend_available(const mt_backend *b, char *reason, size_t len);
  * backend runs kernels asynchronously); MT_OK at once for host backends. */
 mt_status mt_backend_synchronize(const mt_backend *b);
 
+/* Threads of the CPU backends that use several (openmp). By default they follow OpenMP:
+ * OMP_NUM_THREADS when it is set, every online core otherwise. mt_set_num_threads(n) with n >= 1
+ * makes every later op called from this thread use n (OpenMP's rule: the count belongs to the
+ * calling thread); n = 0 goes back to the count in effect before the first call. Results are the
+ * same bits at any count. MT_ERR_ARG for n < 0; a build without OpenMP accepts any n >= 0 and
+ * stays at 1. */
+mt_status mt_set_num_threads(int n);
+/* The count the next op called from this thread may use (1 without OpenMP). */
+int mt_get_num_threads(void);
+
 /* ------------------------------------------------------------------ contexts */
 /* A context is an arena. It owns tensor headers, storage and autodiff records. Constructors make
  * tensors on the context's backend; ops make them on their inputs' backend. */
@@ -180,7 +190,12 @@ mt_status mt_set(mt_tensor *t, const int64_t *index, float value);
 mt_status mt_item(const mt_tensor *t, float *value);
 /* Copies the elements in row-major order of t's shape into dst (numel floats), any layout. */
 mt_status mt_to_host(const mt_tensor *t, float *dst);
-/* Copies numel floats, row-major, into t's elements (t's layout respected). */
+/* Copies numel floats, row-major, into t's elements (t's layout respected).
+ * Which to use for a batch: mt_from_array makes a new tensor (in a scratch context reset every
+ * step, the usual training loop); mt_copy_from_host refills one that already exists (a tensor
+ * kept across steps, a parameter). On a contiguous host tensor both, and mt_to_host, are one
+ * memcpy; another layout is walked element by element; a device backend does one transfer and
+ * needs a contiguous destination. */
 mt_status mt_copy_from_host(mt_tensor *t, const float *src);
 /* A copy of t on another backend, in ctx (which may use another backend). */
 mt_tensor *mt_to(mt_ctx *ctx, const mt_tensor *t, const mt_backend *backend);

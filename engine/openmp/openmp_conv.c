@@ -114,9 +114,15 @@ static uint32_t max_abs_bits(const float *x, int64_t n, int64_t s) {
 /* Whether any element of v is an inf or a NaN (see the header comment). */
 static bool has_nonfinite(const view4 *v) {
     const uint32_t inf = 0x7f800000u;
-    if (v->s[3] == 1 && v->s[2] == v->n[3] && v->s[1] == v->n[2] * v->n[3] &&
-        v->s[0] == v->n[1] * v->n[2] * v->n[3]) /* contiguous: one run */
-        return max_abs_bits(v->p, v->n[0] * v->s[0], 1) >= inf;
+    /* contiguous: one run. A size-1 dim's stride is never used (conv1d's (B,C,W) is (B,C,1,W)
+     * with stride 0 there), so it does not break the run; checking it scanned rows of W floats. */
+    int64_t run = 1;
+    bool one_run = true;
+    for (int d = 3; d >= 0; d--) {
+        one_run &= v->n[d] == 1 || v->s[d] == run;
+        run *= v->n[d];
+    }
+    if (one_run) return max_abs_bits(v->p, run, 1) >= inf;
     for (int64_t a = 0; a < v->n[0]; a++)
         for (int64_t b = 0; b < v->n[1]; b++)
             for (int64_t c = 0; c < v->n[2]; c++)

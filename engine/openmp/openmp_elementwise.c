@@ -314,7 +314,10 @@ static mt_status elementwise(const mt_kernel_args *args, int nin) {
     ew_job job = {.it = &it, .op = args->op, .od = out->storage->data,
                   .ad = a->storage->data, .bd = b ? b->storage->data : NULL,
                   .n = mt_omp_iter_numel(&it)};
-    bool parallel = job.n * op_cost(args->op) > MT_OMP_MIN_PARALLEL_WORK && !mt_omp_overlapping(out);
+    int64_t cost = op_cost(args->op);
+    bool parallel = (cost == 1 ? job.n > MT_OMP_MIN_PARALLEL_STREAM
+                               : job.n * cost > MT_OMP_MIN_PARALLEL_WORK) &&
+                    !mt_omp_overlapping(out);
     if (has_transposed_operand(&it)) {
         int64_t R = it.shape[it.ndim - 2], C = it.shape[it.ndim - 1];
         mt_omp_for(job.n / (R * C) * ((R + EW_TILE - 1) / EW_TILE), parallel, ew_band, &job);

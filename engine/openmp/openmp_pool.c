@@ -3,20 +3,26 @@
  * (b, c). Work items are bands of such window rows; the forward kernels read their input rows, the
  * backward kernels write their grad_in rows, and no two items touch the same output element.
  *
- * Within a window row, the windows are processed JB at a time, vectorised across windows: for each
- * cell (dh, dw) of the window in row-major order, every window of the block folds its cell. That
- * is naive's order for every window, so the results are naive's bits:
+ * Windows are processed up to JB at a time, vectorised across windows: for each cell (dh, dw) of
+ * the window in row-major order, every window of the block folds its cell. That is naive's order
+ * for every window, so the results are naive's bits:
  *   - avgpool: a double sum from 0.0 in row-major cell order, divided by kh*kw in double;
  *   - maxpool: the first maximum by mt_beats_max (ties to the first cell, the first NaN wins), the
  *     element itself is copied (so -0.0 / 0.0 and NaN payloads are naive's);
  *   - backward: naive's shares, and the gradient routed to that same first maximum.
- * Inputs and outputs may have any strides; avg_block and max_block are called with a literal 1 for
- * a W-contiguous input, so that case gets its own inlined, unit-stride loops. */
+ * Two loop shapes: rows of SHORT_ROW windows or more go a block of one row's windows at a time
+ * (any strides; a literal 1 for a W-contiguous input, so that case gets its own inlined,
+ * unit-stride loops); shorter rows (MNIST's 4x4 pooling has 7 windows a row, which would make
+ * vectors that are mostly remainder) go in spans of whole rows read and written as runs of cells,
+ * when the windows are narrow and the big operand W-contiguous (span_fits). */
 #include "openmp.h"
 #include "openmp_iter.h"
 
-#define JB MT_OMP_POOL_JB                        /* windows per block: their accumulators stay in L1 */
-#define ITEM_WORK MT_OMP_POOL_ITEM_WORK  /* input elements per work item */
+#include <string.h>
+
+#define JB MT_OMP_POOL_JB               /* windows per block: their accumulators stay in L1 */
+#define SHORT_ROW MT_OMP_POOL_SHORT_ROW /* rows of fewer windows are pooled in spans of rows */
+#define ITEM_WORK MT_OMP_POOL_ITEM_WORK /* input elements per work item */
 
 /* One 4-D operand: base pointer and element strides. */
 typedef struct plane4 {
@@ -38,6 +44,209 @@ typedef struct pool_job {
 static plane4 plane_of(const mt_tensor *t) {
     return (plane4){.p = t->storage->data + t->offset,
                     .s = {t->strides[0], t->strides[1], t->strides[2], t->strides[3]}};
+}
+
+/* A span: nr window rows from row r0 (rows in row-major (b, c, i) order), windows [j0, j0 + nj)
+ * of each; window k = a * nj + j of the span is window j0 + j of row r0 + a. */
+typedef struct pool_span {
+    int64_t r0, nr, j0, nj;
+} pool_span;
+
+/* The (b, c, i) of window row r. */
+static inline void row_coords(const pool_job *jb, int64_t r, int64_t *b, int64_t *c, int64_t *i) {
+    *i = r % jb->Ho;
+    *c = r / jb->Ho % jb->C;
+    *b = r / jb->Ho / jb->C;
+}
+
+/* off[k] <- the element offset of window k in a pooled (B,C,Ho,Wo) operand with strides s, whose
+ * windows step by `step` (its W stride). */
+static void span_offsets(const pool_job *jb, const pool_span *sp, const int64_t *s, int64_t step,
+                         int64_t *off) {
+    for (int64_t a = 0; a < sp->nr; a++) {
+        int64_t b, c, i;
+        row_coords(jb, sp->r0 + a, &b, &c, &i);
+        int64_t base = b * s[0] + c * s[1] + i * s[2] + sp->j0 * step;
+        for (int64_t j = 0; j < sp->nj; j++) off[a * sp->nj + j] = base + j * step;
+    }
+}
+
+/* ---- the run path: a W-contiguous operand and windows at most RUN_KW wide. One row of cells
+ * (dh) of every window of a span is laid out as one run, window k's cells at run[k*kw + dw]: the
+ * row itself for a one-row span, else the span's rows copied one after another (rows of 7 windows,
+ * MNIST's, make vectors that are mostly remainder; a run of 36 rows does not). The fold and spread
+ * loops below are called with a literal kw, so the compiler reads a window's cells as a group
+ * of contiguous loads instead of a gather. */
+#define RUN_KW MT_OMP_POOL_RUN_KW
+
+/* acc[k] += window k's cells dw = 0..kw-1, in order. */
+static inline void avg_run(const float *run, int64_t n, int64_t kw, double *acc) {
+#pragma omp simd
+    for (int64_t k = 0; k < n; k++) {
+        double a = acc[k];
+        for (int64_t dw = 0; dw < kw; dw++) a += (double)run[k * kw + dw];
+        acc[k] = a;
+    }
+}
+
+/* best/where folded with window k's cells, cell numbers first_cell + dw (mt_beats_max). */
+static inline void max_run(const float *run, int64_t n, int64_t kw, int32_t first_cell,
+                           float *best, int32_t *where) {
+    if (where) {
+#pragma omp simd
+        for (int64_t k = 0; k < n; k++) {
+            float b = best[k];
+            int32_t at = where[k];
+            for (int64_t dw = 0; dw < kw; dw++) {
+                float y = run[k * kw + dw];
+                int beats = (y > b) | ((y != y) & (b == b));
+                b = beats ? y : b;
+                at = beats ? first_cell + (int32_t)dw : at;
+            }
+            best[k] = b;
+            where[k] = at;
+        }
+    } else {
+#pragma omp simd
+        for (int64_t k = 0; k < n; k++) {
+            float b = best[k];
+            for (int64_t dw = 0; dw < kw; dw++) {
+                float y = run[k * kw + dw];
+                b = ((y > b) | ((y != y) & (b == b))) ? y : b;
+            }
+            best[k] = b;
+        }
+    }
+}
+
+/* run[k*kw + dw] <- window k's share of cell (dh, dw): gv[k], or gv[k] at its first maximum
+ * (to[k] == first_cell + dw) and 0 elsewhere. */
+static inline void spread_run(float *run, int64_t n, int64_t kw, const float *gv,
+                              const int32_t *to, int32_t first_cell) {
+    if (to) {
+#pragma omp simd
+        for (int64_t k = 0; k < n; k++)
+            for (int64_t dw = 0; dw < kw; dw++)
+                run[k * kw + dw] = to[k] == first_cell + (int32_t)dw ? gv[k] : 0.0f;
+    } else {
+#pragma omp simd
+        for (int64_t k = 0; k < n; k++)
+            for (int64_t dw = 0; dw < kw; dw++) run[k * kw + dw] = gv[k];
+    }
+}
+
+/* The span's row dh of cells in a W-contiguous (B,C,H,W) operand p with strides s: row a's
+ * first cell. */
+static inline int64_t span_row_at(const pool_job *jb, const pool_span *sp, const int64_t *s,
+                                  int64_t a, int64_t dh) {
+    int64_t b, c, i;
+    row_coords(jb, sp->r0 + a, &b, &c, &i);
+    return b * s[0] + c * s[1] + (i * jb->kh + dh) * s[2] + sp->j0 * jb->kw;
+}
+
+/* Cell row dh of the span's windows as one run (see above); buf holds JB * RUN_KW floats. */
+static const float *gather_run(const pool_job *jb, const pool_span *sp, int64_t dh, float *buf) {
+    const int64_t len = sp->nj * jb->kw;
+    if (sp->nr == 1) return jb->x.p + span_row_at(jb, sp, jb->x.s, 0, dh);
+    for (int64_t a = 0; a < sp->nr; a++)
+        memcpy(buf + a * len, jb->x.p + span_row_at(jb, sp, jb->x.s, a, dh),
+               (size_t)len * sizeof(float));
+    return buf;
+}
+
+/* The forward fold of a span by runs: avgpool's sums into acc, or the maxima (and, for `where`,
+ * their cells) into best. */
+static void fold_runs(const pool_job *jb, const pool_span *sp, double *acc, float *best,
+                      int32_t *where) {
+    float buf[JB * RUN_KW];
+    const int64_t n = sp->nr * sp->nj, kw = jb->kw;
+    const bool avg = jb->op == MT_OP_AVGPOOL2D;
+    for (int64_t dh = 0; dh < jb->kh; dh++) {
+        const float *run = gather_run(jb, sp, dh, buf);
+        if (avg && dh == 0)
+            for (int64_t k = 0; k < n; k++) acc[k] = 0.0;
+        if (!avg && dh == 0) {
+            for (int64_t k = 0; k < n; k++) best[k] = run[k * kw];
+            if (where)
+                for (int64_t k = 0; k < n; k++) where[k] = 0;
+        }
+        int32_t first = (int32_t)(dh * kw);
+#define MT_POOL_FOLD(KW)                                                                          \
+    (avg ? avg_run(run, n, KW, acc) : max_run(run, n, KW, first, best, where))
+        switch (kw) {
+        case 1: MT_POOL_FOLD(1); break;
+        case 2: MT_POOL_FOLD(2); break;
+        case 3: MT_POOL_FOLD(3); break;
+        default: MT_POOL_FOLD(4); break;
+        }
+#undef MT_POOL_FOLD
+    }
+}
+
+/* The backward's writes of a span by runs: cell row dh of every window built in one run, then
+ * copied to its rows of grad_in. */
+static void spread_runs(const pool_job *jb, const pool_span *sp, const float *gv,
+                        const int32_t *to) {
+    float buf[JB * RUN_KW];
+    const int64_t n = sp->nr * sp->nj, kw = jb->kw, len = sp->nj * kw;
+    for (int64_t dh = 0; dh < jb->kh; dh++) {
+        float *run = sp->nr == 1 ? jb->o + span_row_at(jb, sp, jb->os, 0, dh) : buf;
+        int32_t first = (int32_t)(dh * kw);
+        switch (kw) {
+        case 1: spread_run(run, n, 1, gv, to, first); break;
+        case 2: spread_run(run, n, 2, gv, to, first); break;
+        case 3: spread_run(run, n, 3, gv, to, first); break;
+        default: spread_run(run, n, 4, gv, to, first); break;
+        }
+        if (sp->nr > 1)
+            for (int64_t a = 0; a < sp->nr; a++)
+                memcpy(jb->o + span_row_at(jb, sp, jb->os, a, dh), buf + a * len,
+                       (size_t)len * sizeof(float));
+    }
+}
+
+/* The windows of one span, by runs (span_fits). */
+static void pool_span_run(const pool_job *jb, const pool_span *sp) {
+    const int64_t n = sp->nr * sp->nj;
+    int64_t oo[JB];
+    double acc[JB];
+    float best[JB], gv[JB];
+    int32_t where[JB];
+    const bool backward = jb->op == MT_OP_AVGPOOL2D_BACK || jb->op == MT_OP_MAXPOOL2D_BACK;
+    if (jb->op != MT_OP_AVGPOOL2D_BACK)
+        fold_runs(jb, sp, acc, best, jb->op == MT_OP_MAXPOOL2D_BACK ? where : NULL);
+    if (!backward) {
+        span_offsets(jb, sp, jb->os, jb->os[3], oo);
+        if (jb->op == MT_OP_AVGPOOL2D) {
+            const double area = (double)(jb->kh * jb->kw);
+#pragma omp simd
+            for (int64_t k = 0; k < n; k++) jb->o[oo[k]] = (float)(acc[k] / area);
+        } else {
+#pragma omp simd
+            for (int64_t k = 0; k < n; k++) jb->o[oo[k]] = best[k];
+        }
+        return;
+    }
+    span_offsets(jb, sp, jb->g.s, jb->g.s[3], oo);
+    if (jb->op == MT_OP_AVGPOOL2D_BACK) {
+        /* every cell of a window contributed 1/(kh*kw) of its mean */
+        const double area = (double)(jb->kh * jb->kw);
+#pragma omp simd
+        for (int64_t k = 0; k < n; k++) gv[k] = (float)((double)jb->g.p[oo[k]] / area);
+    } else {
+#pragma omp simd
+        for (int64_t k = 0; k < n; k++) gv[k] = jb->g.p[oo[k]];
+    }
+    spread_runs(jb, sp, gv, jb->op == MT_OP_MAXPOOL2D_BACK ? where : NULL);
+}
+
+/* Whether the job's short rows go by spans of runs: windows at most RUN_KW wide, and every
+ * (B,C,H,W) operand it reads or writes W-contiguous. */
+static bool span_fits(const pool_job *jb) {
+    bool reads_x = jb->op != MT_OP_AVGPOOL2D_BACK;
+    bool writes_big = jb->op == MT_OP_AVGPOOL2D_BACK || jb->op == MT_OP_MAXPOOL2D_BACK;
+    return jb->Wo < SHORT_ROW && jb->kw <= RUN_KW && (!reads_x || jb->x.s[3] == 1) &&
+           (!writes_big || jb->os[3] == 1);
 }
 
 /* x[dh][(j*kw + dw) * sw] folded into the JB-window block, for every cell (dh, dw): the sum. */
@@ -100,7 +309,8 @@ static inline void spread_row(float *r, int64_t ow, int64_t kw, int64_t nj, cons
     }
 }
 
-/* Window row r = (b, c, i) of the job, block of windows [j0, j0 + nj). */
+/* Window row r = (b, c, i) of the job, block of windows [j0, j0 + nj): rows of SHORT_ROW windows
+ * or more, a vector across one row's windows. */
 static void pool_block(const pool_job *jb, int64_t b, int64_t c, int64_t i, int64_t j0,
                        int64_t nj) {
     const int64_t kh = jb->kh, kw = jb->kw;
@@ -166,12 +376,21 @@ static void pool_block(const pool_job *jb, int64_t b, int64_t c, int64_t i, int6
     }
 }
 
-/* Item: window rows [item * rows_per_item, ...) in row-major (b, c, i) order. */
+/* Item: window rows [item * rows_per_item, ...) in row-major (b, c, i) order: short rows in spans
+ * of as many whole rows as fit, longer ones a block of windows at a time. */
 static int pool_item(void *ctx, int64_t item) {
     const pool_job *jb = ctx;
     int64_t rows = jb->B * jb->C * jb->Ho;
     int64_t r0 = item * jb->rows_per_item;
     int64_t r1 = r0 + jb->rows_per_item < rows ? r0 + jb->rows_per_item : rows;
+    if (span_fits(jb)) {
+        int64_t per = JB / jb->Wo;
+        for (int64_t r = r0; r < r1; r += per) {
+            pool_span sp = {r, r1 - r < per ? r1 - r : per, 0, jb->Wo};
+            pool_span_run(jb, &sp);
+        }
+        return 0;
+    }
     for (int64_t r = r0; r < r1; r++) {
         int64_t i = r % jb->Ho, c = r / jb->Ho % jb->C, b = r / jb->Ho / jb->C;
         for (int64_t j0 = 0; j0 < jb->Wo; j0 += JB)

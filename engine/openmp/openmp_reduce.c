@@ -391,6 +391,9 @@ typedef struct reduce_job {
     const float *ad;
     float *od;
     int64_t sk, L, n_out;
+    /* whether items go to the team: the loop shape follows the size alone (it fixes the bits),
+     * the threads only a larger one (MT_OMP_MIN_PARALLEL_STREAM: a reduction streams its input) */
+    bool threads;
     /* the shape-specific part */
     const float *x;    /* blocks: the current output's first input */
     int64_t b0;        /* blocks: the first block of this batch */
@@ -421,7 +424,7 @@ static void reduce_blocks_parallel(reduce_job *j) {
         double acc = r->init;
         for (j->b0 = 0; j->b0 < nblocks; j->b0 += MAX_BLOCKS_BUF) {
             int64_t nb = nblocks - j->b0 < MAX_BLOCKS_BUF ? nblocks - j->b0 : MAX_BLOCKS_BUF;
-            mt_omp_for(nb, true, block_item, j);
+            mt_omp_for(nb, j->threads, block_item, j);
             for (int64_t b = 0; b < nb; b++) acc = r->fold(acc, bt[b]);
         }
         j->od[pos[0]] = (float)acc;
@@ -490,6 +493,7 @@ mt_status mt_omp_reduce(const mt_kernel_args *args) {
     reduce_job j = {.r = r, .it = &it, .ad = a->storage->data, .od = out->storage->data,
                     .sk = sk, .L = L, .n_out = mt_omp_iter_numel(&it)};
     bool parallel = j.n_out * L > MT_OMP_MIN_PARALLEL_WORK && !mt_omp_overlapping(out);
+    j.threads = parallel && j.n_out * L > MT_OMP_MIN_PARALLEL_STREAM;
     int last = it.ndim - 1;
     int64_t inner = it.shape[last];
 
@@ -497,10 +501,10 @@ mt_status mt_omp_reduce(const mt_kernel_args *args) {
         reduce_blocks_parallel(&j);
     } else if (sk != 1 && it.strides[1][last] == 1 && inner >= MT_OMP_RED_TILED_MIN) { /* a vector of outputs */
         j.tiles_per_row = (inner + TILE - 1) / TILE;
-        mt_omp_for(j.n_out / inner * j.tiles_per_row, parallel, tile_item, &j);
+        mt_omp_for(j.n_out / inner * j.tiles_per_row, j.threads, tile_item, &j);
     } else {
         j.per = L >= ((int64_t)1 << 14) ? 1 : ((int64_t)1 << 14) / L; /* ~16K inputs per item */
-        mt_omp_for((j.n_out + j.per - 1) / j.per, parallel, outputs_item, &j);
+        mt_omp_for((j.n_out + j.per - 1) / j.per, j.threads, outputs_item, &j);
     }
     return MT_OK;
 }

@@ -10,6 +10,12 @@
 
 /* Work (element-operations, a cheap float op = 1) below which a kernel stays on one thread. */
 #define MT_OMP_MIN_PARALLEL_WORK ((int64_t)1 << 15)
+/* Elements below which a cheap elementwise op (an add, a copy, the SGD step's mul and add,
+ * zero_grad's fill) or a reduction stays on one thread: they stream memory at a few tenths of a
+ * ns per element, so a second thread's wake-up and the shared bandwidth eat the gain (measured on
+ * 2 cores, medians: 2 threads no faster up to 128K elements, and slower whenever the other thread
+ * was descheduled). The loop shapes do not depend on it, only the team. */
+#define MT_OMP_MIN_PARALLEL_STREAM ((int64_t)1 << 17)
 
 /* openmp_elementwise.c: ordinals per chunk; the tile edge for transposed operands; per-element
  * cost of exp, log, sigmoid and sigmoid_back against the parallel threshold. */
@@ -36,9 +42,13 @@
 #define MT_OMP_SM_ITEM_WORK ((int64_t)1 << 14)
 #define MT_OMP_SM_TILED_MIN 8
 
-/* openmp_pool.c: windows per block; input elements per work item. */
+/* openmp_pool.c: windows per block; input elements per work item; rows of fewer windows than
+ * SHORT_ROW go in spans of whole rows read as runs of cells when the windows are at most RUN_KW
+ * wide (and the big operand W-contiguous), else a row at a time. */
 #define MT_OMP_POOL_JB 256
 #define MT_OMP_POOL_ITEM_WORK ((int64_t)1 << 14)
+#define MT_OMP_POOL_SHORT_ROW 16
+#define MT_OMP_POOL_RUN_KW 4
 
 /* openmp_dropout.c: ordinals per work item. */
 #define MT_OMP_DROPOUT_CHUNK ((int64_t)1 << 14)

@@ -133,6 +133,7 @@ extern const bench_sweep bench_sweep_reduce;
 extern const bench_sweep bench_sweep_conv1d;
 extern const bench_sweep bench_sweep_conv2d;
 extern const bench_sweep bench_sweep_nn;
+extern const bench_sweep bench_sweep_train_step;
 
 /* ------------------------------------------------------------------ shared helpers */
 /* Deterministic inputs: uniform in [-1, 1) from (seed, stream). */

@@ -126,7 +126,8 @@ int bench_select_impls(bench_run *run) {
     }
     if (!none && sweep_uses_blas(run) && (!want || list_has(want, "openblas")))
         add_baseline(run, IMPL_OPENBLAS, "openblas", NULL);
-    if (!none && !sweep_uses_blas(run) && (!want || list_has(want, "memcpy")))
+    /* memcpy: the traffic of a bandwidth-bound op (GB/s sweeps) */
+    if (!none && run->sweep->rate_unit[1] == 'B' && (!want || list_has(want, "memcpy")))
         add_baseline(run, IMPL_MEMCPY, "memcpy", NULL);
     if (!none && (!want || list_has(want, "torch"))) {
         add_baseline(run, IMPL_TORCH, "torch", NULL);

@@ -10,9 +10,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #ifndef MT_BENCH_SOURCE_DIR
 #error "MT_BENCH_SOURCE_DIR must name the repository root (bench/CMakeLists.txt sets it)"
@@ -21,7 +18,7 @@
 static const bench_sweep *find_sweep(const char *name) {
     static const bench_sweep *const sweeps[] = {
         &bench_sweep_matmul, &bench_sweep_elementwise, &bench_sweep_reduce,
-        &bench_sweep_conv1d, &bench_sweep_conv2d, &bench_sweep_nn,
+        &bench_sweep_conv1d, &bench_sweep_conv2d, &bench_sweep_nn, &bench_sweep_train_step,
     };
     for (size_t i = 0; i < sizeof sweeps / sizeof sweeps[0]; i++)
         if (strcmp(sweeps[i]->name, name) == 0) return sweeps[i];
@@ -33,7 +30,7 @@ static void usage(FILE *f) {
 "usage: ./bench BENCH (--sweep | --shapes FILE) [options] [--benchmark_* flags]\n"
 "\n"
 "BENCH is one of: matmul, elementwise, reduce"
-", conv1d, conv2d, nn"
+", conv1d, conv2d, nn, train-step"
 ".\n"
 "Times every case on every selected backend and baseline (Google Benchmark: warm-up excluded,\n"
 "median of repetitions with min/max, wall-clock time), re-checks each output against the naive\n"
@@ -44,7 +41,8 @@ static void usage(FILE *f) {
 "                     layers for conv; square and training shapes, with a layer's backward\n"
 "                     products on transposed views, for matmul; 1M elements for\n"
 "                     elementwise and reduce; softmax, logsoftmax, argmax, pooling and its\n"
-"                     backward, dropout on 1M-element and training shapes for nn)\n"
+"                     backward, dropout on 1M-element and training shapes for nn; ./train's\n"
+"                     MNIST net at batch 16 and SST-2 CNN at batch 10 for train-step)\n"
 "  --shapes FILE      run the cases in FILE instead (format below)\n"
 "  --quick            a few small cases and short timing (smoke tests)\n"
 "  --backends LIST    comma-separated backends (default: every backend this machine can run,\n"
@@ -78,6 +76,7 @@ static void usage(FILE *f) {
 "  reduce:       SHAPE [DIM [OPS]]  1024x1024 1 sum,max   (default: dim -1, ops sum,prod,max)\n"
 "  nn:           SHAPE OP [DIM|WINDOW|RATE%%]  1024x1024 softmax 0, 16x8x28x28 maxpool2d_back 4,\n"
 "                1048576 dropout 25   (default: dim -1, window 2, rate 25%%)\n"
+"  train-step:   SHAPE           16x1x28x28 (the MNIST net) or 10x100x30 (the SST-2 CNN)\n"
 "\n"
 "Exit status: 0 when every output matched the naive backend, 1 on a mismatch or a failed run,\n"
 "2 on a usage error.\n", MT_BENCH_SOURCE_DIR);
@@ -279,9 +278,7 @@ int main(int argc, char **argv) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         opts.threads = n > 0 ? (int)n : 1;
     }
-#ifdef _OPENMP
-    omp_set_num_threads(opts.threads);
-#endif
+    mt_set_num_threads(opts.threads);
     bench_openblas_set_threads(opts.threads);
 
     time_t now = time(NULL);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# CTest smoke test of ./bench: quick sweeps (matmul, elementwise, reduce, conv1d, conv2d, nn) into
-# a temporary folder; checks that each report, chart and raw JSON is written and well-formed, then
-# plants a wrong result and expects the run to fail.
+# CTest smoke test of ./bench: quick sweeps (matmul, elementwise, reduce, conv1d, conv2d, nn,
+# train-step) into a temporary folder; checks that each report, chart and raw JSON is written and
+# well-formed, then plants a wrong result and expects the run to fail.
 set -euo pipefail
 BENCH=${1:?usage: smoke_test.sh path/to/bench}
 tmp=$(mktemp -d)
@@ -41,6 +41,17 @@ PYEOF
       || fail "$b: README.md's headline table lacks $b's ratio and command"
   passed=$((passed + 1))
 done
+
+# The training-step sweep (its only baseline is PyTorch, so no headline without it): the trainer's
+# steps run on every backend, are checked against naive, and the report records the losses' bits.
+"$BENCH" train-step --sweep --quick --threads 1 --baselines none --out "$tmp/train-step" \
+    --benchmark_min_time=0.001 >"$tmp/train-step.log" 2>&1 \
+    || { cat "$tmp/train-step.log"; fail "train-step --quick exited non-zero"; }
+md=$(ls "$tmp"/train-step/train-step-*.md) || fail "train-step: no report"
+grep -q "| MNIST net step | .* | .* bits of 3 losses: naive 0x" "$md" || fail "train-step: no MNIST row with loss bits"
+grep -q "| SST-2 CNN step | .* | .* bits of 3 losses: naive 0x" "$md" || fail "train-step: no SST-2 row with loss bits"
+! grep -q "MISMATCH" "$md" || fail "train-step: a step does not match the naive backend"
+passed=$((passed + 1))
 
 # A planted wrong value must fail the run with exit status 1 and say so in the report.
 set +e

@@ -119,6 +119,8 @@ def build(bench, a_shape, b_shape, op, dim, backward, gen):
         raise ValueError(f"no PyTorch equivalent for reduce op {op}")
     if bench == "nn":
         return build_nn(a_shape, b_shape, op, dim, rand)
+    if bench == "train-step":
+        return build_train_step(a_shape, gen)
     raise ValueError(f"unknown benchmark {bench}")
 
 
@@ -161,6 +163,55 @@ def build_nn(a_shape, g_shape, op, param, rand):
         g = rand(g_shape)
         return lambda: torch.autograd.grad(out, x, g, retain_graph=True)[0]
     raise ValueError(f"no PyTorch equivalent for nn op {op}")
+
+
+def build_train_step(in_shape, gen):
+    """One training step of ./train's networks as a PyTorch loop runs it (tools/train/torch_mnist.py
+    is the MNIST one): copy the host batch in, zero the gradients, forward, loss, backward, SGD
+    (lr 0.01), read the loss. (B,1,H,W): the MNIST net, NLL on class labels; (B,D,L): the SST-2
+    CNN (conv1d D->100 of widths 3, 4, 5 in MiniTorch's right-padded form, relu, max over time,
+    the three summed, linear 100->1, dropout 0.25, sigmoid), BCE."""
+    import numpy as np
+    b = in_shape[0]
+    if len(in_shape) == 4:
+        h, w = in_shape[2], in_shape[3]
+        host_x = np.random.default_rng(1).random(in_shape, dtype=np.float32)
+        host_y = np.arange(b, dtype=np.int64) % 10
+        conv1, conv2 = torch.nn.Conv2d(1, 4, 3), torch.nn.Conv2d(4, 8, 3)
+        fc1, fc2 = torch.nn.Linear(8 * (h // 4) * (w // 4), 64), torch.nn.Linear(64, 10)
+        mods = (conv1, conv2, fc1, fc2)
+
+        def loss_of(x, y):
+            x = F.relu(conv1(F.pad(x, (0, 2, 0, 2))))
+            x = F.relu(conv2(F.pad(x, (0, 2, 0, 2))))
+            x = F.avg_pool2d(x, 4).reshape(b, -1)
+            x = F.dropout(F.relu(fc1(x)), 0.25, training=True)
+            return F.nll_loss(F.log_softmax(fc2(x), dim=1), y)
+    elif len(in_shape) == 3:
+        d = in_shape[1]
+        host_x = (np.random.default_rng(1).random(in_shape, dtype=np.float32) * 2 - 1)
+        host_y = (np.arange(b) % 2).astype(np.float32)
+        convs = [torch.nn.Conv1d(d, 100, k) for k in (3, 4, 5)]
+        fc = torch.nn.Linear(100, 1)
+        mods = (*convs, fc)
+
+        def loss_of(x, y):
+            s = sum(torch.amax(F.relu(c(F.pad(x, (0, c.kernel_size[0] - 1)))), 2) for c in convs)
+            p = torch.sigmoid(F.dropout(fc(s), 0.25, training=True)).reshape(b)
+            return F.binary_cross_entropy(p, y)
+    else:
+        raise ValueError(f"train-step takes (B,1,H,W) or (B,D,L), got {in_shape}")
+    params = [q for m in mods for q in m.parameters()]
+    opt = torch.optim.SGD(params, lr=0.01)
+
+    def step():
+        x, y = torch.from_numpy(host_x).clone(), torch.from_numpy(host_y).clone()
+        opt.zero_grad()
+        loss = loss_of(x, y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step
 
 
 def time_case(fn, repetitions, min_time):

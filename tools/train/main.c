@@ -12,9 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef TR_HAVE_OPENMP
-#include <omp.h>
-#endif
 #ifdef TR_HAVE_MPI
 #include "dist_mpi.h"
 #endif
@@ -255,7 +252,7 @@ static int run_cli(int argc, char **argv, tr_dist *dist, char *err, size_t errle
     }
     if (o.threads > 0) {
 #ifdef TR_HAVE_OPENMP
-        omp_set_num_threads(o.threads);
+        mt_set_num_threads(o.threads);
 #else
         if (!quiet_rank) fprintf(stderr, "train: --threads: this build has no OpenMP\n");
         return 2;

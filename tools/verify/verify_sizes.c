@@ -47,6 +47,11 @@ static void elementwise(const vf_op *op, builder *b) {
     int64_t at = PAR / cost, chunks = 2 * MT_OMP_EW_CHUNK + 17, T = MT_OMP_EW_TILE;
     add(b, "one thread: work at the parallel cut-off", S(at), C(0), CO, CO, CO);
     add(b, "the team: work one element past the cut-off", S(at + 1), C(0), PE, PE, CO);
+    if (cost == 1) {
+        int64_t st = MT_OMP_MIN_PARALLEL_STREAM;
+        add(b, "a cheap op on one thread at the streaming cut-off", S(st), C(0), CO, CO, CO);
+        add(b, "a cheap op on the team one element past it", S(st + 1), C(0), CO, PE, CO);
+    }
     add(b, "several chunks and a ragged tail", S(chunks > at ? chunks : 2 * at + 17), C(0), CO, CO,
         CO);
     /* 2 * T + 1 rows: full tiles, then a partial band; columns past the parallel cut-off */
@@ -70,6 +75,13 @@ static void reduce(builder *b) {
     add(b, "exactly one block, on the team", S(9, RB), C(1, 1), CO, CO, CO);
     add(b, "a block and one element, on the team", S(9, RB + 1), C(1, 1), CH, CO, CO);
     add(b, "two blocks and a partial row of lanes", S(3, 2 * RB + L + 1), C(1, 1), CO, CO, CO);
+    int64_t st = MT_OMP_MIN_PARALLEL_STREAM;
+    add(b, "blocks path on one thread: work at the streaming cut-off", S(8, st / 8), C(1, 1), CO,
+        CO, CO);
+    add(b, "blocks path on the team: one element per output past it", S(8, st / 8 + 1), C(1, 1),
+        CO, CO, CO);
+    add(b, "tiled shape on one thread at the streaming cut-off", S(st / 32, 32), C(1, 0), CO, CO,
+        CO);
     add(b, "blocks in parallel: few outputs, long rows", S(few - 1, blocks), C(1, 1), CO, CO, CO);
     add(b, "as many outputs as the blocks path takes: outputs in parallel", S(few, blocks), C(1, 1),
         CO, CO, CO);
@@ -210,6 +222,14 @@ static void pool(builder *b) {
     add(b, "exactly a block of windows", S(1, 2, 3, JB, 2, 2), C(0), PE, PE, CO);
     add(b, "one thread: the input at the parallel cut-off", S(1, 1, 64, JB, 2, 1), C(0), CO, CO, CO);
     add(b, "a block and one window, on the team", S(2, 4, 8, JB + 1, 2, 2), C(0), CH, CH, CO);
+    int64_t SR = MT_OMP_POOL_SHORT_ROW, KW = MT_OMP_POOL_RUN_KW;
+    add(b, "short rows pooled in spans of rows, windows RUN_KW wide, on the team",
+        S(4, 8, 16, SR - 1, 2, KW), C(0), CO, CO, CO);
+    add(b, "rows of SHORT_ROW windows: a row at a time", S(4, 8, 16, SR, 2, KW), C(0), CO, CO, CO);
+    add(b, "short rows, windows one wider than RUN_KW: a row at a time",
+        S(4, 8, 16, SR - 1, 2, KW + 1), C(0), CO, CO, CO);
+    add(b, "short rows of a permuted input (not W-contiguous): a row at a time",
+        S(4, 8, 16, SR - 1, 2, KW), C(0), PE, PE, CO);
     add(b, "wide windows, few rows per item", S(2, 3, 4, 2 * JB + 1, 1, 3), C(0), CO, CO, CO);
 }
 

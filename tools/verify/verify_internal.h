@@ -260,6 +260,7 @@ typedef struct vf_session {
     vf_summary sum;
     char *log; /* everything emitted, for the markdown report */
     size_t log_len, log_cap;
+    char reproduce_extra[1100]; /* " --golden-dir DIR" when one was given, for reproduce lines */
 } vf_session;
 
 /* Prints to the run's output and keeps a copy for the report. */

@@ -191,3 +191,37 @@ int bench_parse_cli(int argc, char **argv, bench_cli *cli) {
     }
     return -1;
 }
+
+int bench_read_shapes(const bench_sweep *sweep, FILE *f, const char *path, bench_run *run) {
+    char line[1024];
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash) *hash = '\0';
+        char *tok[8];
+        int ntok = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(line, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
+            if (ntok == 8) {
+                fprintf(stderr, "%s:%d: too many fields\n", path, lineno);
+                return -1;
+            }
+            tok[ntok++] = t;
+        }
+        if (ntok == 0) continue;
+        int n = sweep->parse_line(ntok, tok, run->cases + run->ncases,
+                                  BENCH_MAX_CASES - run->ncases);
+        if (n < 0) {
+            fprintf(stderr, "%s:%d: cannot use this line for %s (see ./bench --help)\n", path,
+                    lineno, sweep->name);
+            return -1;
+        }
+        run->ncases += n;
+    }
+    if (run->ncases == 0) {
+        fprintf(stderr, "bench: --shapes %s has no cases\n", path);
+        return -1;
+    }
+    return 0;
+}

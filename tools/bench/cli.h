@@ -23,5 +23,8 @@ typedef struct bench_cli {
  * otherwise the exit status: 0 after --help, 2 after printing a usage error. */
 int bench_parse_cli(int argc, char **argv, bench_cli *cli);
 void bench_usage(FILE *f);
+/* Reads a --shapes file (one case per line, '#' comments; path names it in messages) into
+ * run->cases through sweep->parse_line; 0, or -1 after printing which line is wrong. */
+int bench_read_shapes(const bench_sweep *sweep, FILE *f, const char *path, bench_run *run);
 
 #endif

@@ -69,41 +69,10 @@ static int load_shapes(const bench_sweep *sweep, const char *path, bench_run *ru
         fprintf(stderr, "bench: --shapes %s: %s\n", path, strerror(errno));
         return -1;
     }
-    char line[1024];
-    int lineno = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        char *hash = strchr(line, '#');
-        if (hash) *hash = '\0';
-        char *tok[8];
-        int ntok = 0;
-        for (char *t = strtok(line, " \t\r\n"); t; t = strtok(NULL, " \t\r\n")) {
-            if (ntok == 8) {
-                fprintf(stderr, "%s:%d: too many fields\n", path, lineno);
-                fclose(f);
-                return -1;
-            }
-            tok[ntok++] = t;
-        }
-        if (ntok == 0) continue;
-        int n = sweep->parse_line(ntok, tok, run->cases + run->ncases,
-                                  BENCH_MAX_CASES - run->ncases);
-        if (n < 0) {
-            fprintf(stderr, "%s:%d: cannot use this line for %s (see ./bench --help)\n", path,
-                    lineno, sweep->name);
-            fclose(f);
-            return -1;
-        }
-        run->ncases += n;
-    }
+    int rc = bench_read_shapes(sweep, f, path, run);
     fclose(f);
-    if (run->ncases == 0) {
-        fprintf(stderr, "bench: --shapes %s has no cases\n", path);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
-
 
 int main(int argc, char **argv) {
     static bench_cli cli;

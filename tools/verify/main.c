@@ -142,7 +142,12 @@ static const char *report_path(const char *dir, char *buf, size_t len) {
     return buf;
 }
 
-int main(int argc, char **argv) {
+/* Everything main does, with the run itself a parameter: the fuzz harness of the command line
+ * (tests/fuzz) passes a stand-in that only checks the configuration it was given. */
+typedef int (*verify_run_fn)(const vf_config *cfg, vf_summary *summary);
+int verify_main(int argc, char **argv, verify_run_fn run);
+
+int verify_main(int argc, char **argv, verify_run_fn run) {
     char command[2048] = "./verify"; /* for the report, before parsing edits argv */
     size_t used = strlen(command);
     for (int i = 1; i < argc && used < sizeof command; i++)
@@ -289,10 +294,14 @@ int main(int argc, char **argv) {
     cfg.nnot_built = nnot_built;
     cfg.report_path = report ? path : NULL;
     cfg.command_line = command;
-    int rc = vf_run(&cfg, NULL);
+    int rc = run(&cfg, NULL);
     if (report && rf_write_index(report_dir) != 0) {
         fprintf(stderr, "verify: cannot rebuild %s/README.md: %s\n", report_dir, strerror(errno));
         return rc ? rc : 1;
     }
     return rc;
 }
+
+#ifndef VERIFY_NO_MAIN
+int main(int argc, char **argv) { return verify_main(argc, argv, vf_run); }
+#endif

@@ -6,9 +6,12 @@
  * 0.2. Dynamic scheduling alone cannot help (the item in the descheduled thread's hands is still
  * late), so each region also watches for it: the threads note when they ran out of items, and when
  * the last one finished far later than the first (more than a slice-sized gap, and several times
- * the mean item's length), a team member was descheduled. Then this calling thread runs its
- * regions alone for a back-off period (50 ms, doubling while the machine stays busy, up to 1.6 s;
- * back to 50 ms after 3.2 s without a gap), and tries the team again after it. Which thread runs an item never changes what it computes
+ * the mean item's length), a team member was descheduled and the gap is time lost. A machine
+ * shared with a spinning process loses about half its time so; one that other programs touch now
+ * and then loses a millisecond or two a second, which must not cost the team. So only when the
+ * gaps add up to 5 ms within 100 ms does this calling thread run its regions alone, for a back-off
+ * period (50 ms, doubling while the machine stays busy, up to 1.6 s; back to 50 ms after 3.2 s
+ * without that), and then it tries the team again. Which thread runs an item never changes what it computes
  * (openmp.h), so the results keep their bits; only the speed under load changes. */
 #include "openmp.h"
 
@@ -19,6 +22,8 @@
 #define GAP_FLOOR_S 250e-6 /* below a scheduler slice: waking a sleeping thread is ~50 us */
 #define BACKOFF_MIN_S 0.05
 #define BACKOFF_MAX_S 1.6
+#define WINDOW_S 0.1     /* lost time is summed over windows of this length */
+#define LOST_LIMIT_S 5e-3 /* lost in one window: the machine is busy */
 
 static double now_s(void) {
     struct timespec ts;
@@ -29,7 +34,8 @@ static double now_s(void) {
 /* Per calling thread: a program may run ops from several threads of its own. */
 static _Thread_local double alone_until; /* run regions alone until this time */
 static _Thread_local double backoff_s = BACKOFF_MIN_S;
-static _Thread_local double last_gap_at = -1e9; /* when a region last saw a descheduled thread */
+static _Thread_local double last_busy_at = -1e9; /* when the team was last found too slow */
+static _Thread_local double window_start, window_lost;
 
 static int run_alone(int64_t n, mt_omp_item_fn fn, void *ctx) {
     int failed = 0;
@@ -59,13 +65,17 @@ int mt_omp_for(int64_t n, bool parallel, mt_omp_item_fn fn, void *ctx) {
         busy += done[k] - t0;
     }
     double mean_item = busy / (double)n, gap = last - first;
-    if (nthreads > 1 && gap > GAP_FLOOR_S && gap > 4 * mean_item) {
+    if (nthreads < 2 || gap <= GAP_FLOOR_S || gap <= 4 * mean_item) return failed;
+    if (last - window_start > WINDOW_S) window_start = t0, window_lost = 0;
+    window_lost += gap;
+    if (window_lost > LOST_LIMIT_S) {
         /* a machine that stays busy is seen again right after each back-off: doubling it makes
-         * the slow probe regions rarer (one slice per 1.6 s at most) */
-        if (t0 - last_gap_at > 2 * BACKOFF_MAX_S) backoff_s = BACKOFF_MIN_S; /* a new busy spell */
+         * the slow probe regions rarer (5 ms lost per 1.6 s at most) */
+        if (t0 - last_busy_at > 2 * BACKOFF_MAX_S) backoff_s = BACKOFF_MIN_S; /* a new busy spell */
         alone_until = last + backoff_s;
-        last_gap_at = last;
+        last_busy_at = last;
         backoff_s = backoff_s * 2 < BACKOFF_MAX_S ? backoff_s * 2 : BACKOFF_MAX_S;
+        window_start = alone_until, window_lost = 0;
     }
     return failed;
 }

@@ -46,6 +46,10 @@ mt_tensor *mt_record(mt_ctx *ctx, mt_tensor *out, const mt_function *fn, mt_tens
     memset(node, 0, sizeof *node);
     node->fn = fn;
     node->ninputs = ninputs;
+    node->inputs = node->inline_inputs;
+    if (ninputs > MT_NODE_MAX_INPUTS &&
+        !(node->inputs = mt_ctx_alloc(ctx, sizeof(*node->inputs) * (size_t)ninputs)))
+        return NULL;
     for (int i = 0; i < ninputs; i++) node->inputs[i] = inputs[i];
     out->node = node;
     out->requires_grad = true;
@@ -177,7 +181,13 @@ static mt_status run_backward(mt_ctx *ctx, mt_tensor **order, int count) {
         mt_node *node = order[i]->node;
         mt_tensor *g = node->grad_accum;
         if (!g) continue; /* nothing flowed here (cannot happen from a connected output) */
-        mt_tensor *grads[MT_NODE_MAX_INPUTS] = {NULL};
+        mt_tensor *inline_grads[MT_NODE_MAX_INPUTS] = {NULL};
+        mt_tensor **grads = inline_grads;
+        if (node->ninputs > MT_NODE_MAX_INPUTS) {
+            if (!(grads = mt_ctx_alloc(ctx, sizeof(*grads) * (size_t)node->ninputs)))
+                return mt_last_status();
+            memset(grads, 0, sizeof(*grads) * (size_t)node->ninputs);
+        }
         MT_TRY(node->fn->backward(ctx, node, g, grads));
         for (int k = 0; k < node->ninputs; k++) {
             mt_tensor *in = node->inputs[k];

@@ -24,6 +24,13 @@ MT_DROPOUT_FN uint64_t mt_dropout_hash(uint64_t seed, uint64_t ordinal) {
     return z ^ (z >> 31);
 }
 
+/* The seed whose ordinal i draws what `seed` draws at ordinal first + i: splitmix64's state moves
+ * by one golden step per output, so skipping ahead is one multiply-add. mt_dropout_at uses it so a
+ * slice of a batch (a data-parallel shard) keeps exactly the elements the whole batch keeps. */
+MT_DROPOUT_FN uint64_t mt_dropout_seed_at(uint64_t seed, uint64_t first) {
+    return seed + first * 0x9e3779b97f4a7c15ULL;
+}
+
 MT_DROPOUT_FN int mt_dropout_keep(uint64_t seed, uint64_t ordinal, float rate) {
     float u = (float)(mt_dropout_hash(seed, ordinal) >> 40) * 0x1.0p-24f;
     return u >= rate;

@@ -120,12 +120,13 @@ typedef struct mt_function {
                           mt_tensor **grads);
 } mt_function;
 
-#define MT_NODE_MAX_INPUTS 3
+#define MT_NODE_MAX_INPUTS 3 /* held in the node itself; more (cat, stack) go in the arena */
 #define MT_NODE_MAX_SAVED 3
 struct mt_node {
     const mt_function *fn;
-    mt_tensor *inputs[MT_NODE_MAX_INPUTS];
+    mt_tensor **inputs; /* ninputs entries: inline_inputs, or ctx memory when there are more */
     int ninputs;
+    mt_tensor *inline_inputs[MT_NODE_MAX_INPUTS];
     mt_tensor *saved[MT_NODE_MAX_SAVED]; /* forward values the backward needs */
     int iparams[MT_MAX_DIMS];            /* dims, permutation orders, ... */
     float fparams[2];

@@ -54,3 +54,18 @@ mt_status mt_params_zero_grad(mt_params *list) {
     for (int i = 0; i < list->count; i++) MT_TRY(mt_zero_grad(list->items[i]));
     return MT_OK;
 }
+
+/* The mode lives in the list because the list is the one object a whole model shares: every
+ * layer registered in it can see it, as PyTorch's model.train() reaches every submodule. */
+mt_status mt_params_train(mt_params *list, bool training) {
+    if (!list) return mt_null_status("mt_params_train", "list");
+    list->eval = !training;
+    return MT_OK;
+}
+
+mt_status mt_params_eval(mt_params *list) {
+    if (!list) return mt_null_status("mt_params_eval", "list");
+    return mt_params_train(list, false);
+}
+
+bool mt_params_is_training(const mt_params *list) { return list && !list->eval; }

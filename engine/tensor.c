@@ -417,6 +417,11 @@ mt_status mt_to_host(const mt_tensor *t, float *dst) {
         free(span);
         return s;
     }
+    /* host memory, contiguous: one copy (a data-parallel step moves every gradient this way) */
+    if (mt_is_contiguous(t)) {
+        memcpy(dst, t->storage->data + t->offset, (size_t)mt_numel(t) * sizeof(float));
+        return MT_OK;
+    }
     gather_state g = {t->storage->data, dst, 0};
     for_each_position(t, gather, &g);
     return MT_OK;
@@ -431,6 +436,10 @@ mt_status mt_copy_from_host(mt_tensor *t, const float *src) {
         if (!mt_is_contiguous(t))
             return mt_fail(MT_ERR_ARG, "mt_copy_from_host: device tensors must be contiguous");
         return b->upload(t->storage->data + t->offset, src, (size_t)mt_numel(t));
+    }
+    if (mt_is_contiguous(t)) {
+        memcpy(t->storage->data + t->offset, src, (size_t)mt_numel(t) * sizeof(float));
+        return MT_OK;
     }
     scatter_state g = {t->storage->data, src};
     for_each_position(t, scatter, &g);

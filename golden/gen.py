@@ -402,7 +402,9 @@ def pool_cases(rng):
             g = untile(np.broadcast_to(r[..., None] / (kh * kw), t.shape), kh, kw)
             yield Case("avgpool2d", label, p).add("in0", x).add("out", t.mean(axis=4)) \
                 .add("r", r).add("grad0", g)
-        g = untile(first_max_mask(t, 4) * r[..., None], kh, kw)
+        # np.where, not mask * r: the cells that are not the maximum get +0, never -0 (the
+        # kernel is exact, so the sign of zero is compared)
+        g = untile(np.where(first_max_mask(t, 4) > 0, r[..., None], 0.0), kh, kw)
         yield Case("maxpool2d", label, p).add("in0", x).add("out", t.max(axis=4)).add("r", r) \
             .add("grad0", g)
 
@@ -421,7 +423,12 @@ def along_dim_cases(rng):
     for label, x, dim in [("dim1", rng.uniform((3, 5), -3, 3), 1),
                           ("dim0", rng.uniform((4, 2, 3), -3, 3), 0),
                           # needs the max shift: exp(1000) overflows even float64
-                          ("shifted", f32(1000.0 + rng.uniform((2, 6), -3, 3)), 1)]:
+                          ("shifted", f32(1000.0 + rng.uniform((2, 6), -3, 3)), 1),
+                          # +-1000 along dim 0 of rows side by side: the kernels' tiled form
+                          # (openmp: 8 or more neighbouring rows) needs its max shift too
+                          # (each column a row of the op: +-1000 offsets, a spread of 6)
+                          ("tiled_huge", f32(rng.uniform((5, 9), -3, 3) +
+                                             1000.0 * (-1.0) ** np.arange(9)), 0)]:
         r = rng.uniform(x.shape, -1, 1)
         s = softmax(x, dim)
         p = {"dim": dim}
@@ -434,10 +441,31 @@ def along_dim_cases(rng):
         yield Case("argmax", label, {"dim": dim}).add("in0", x).add("out", first_max_mask(x, dim))
 
 
+def dropout_keep(seed, ordinal, rate):
+    """engine/dropout_hash.h: splitmix64's ordinal-th output, its top 24 bits as u in [0, 1)."""
+    m = Rng.MASK
+    z = (seed + (ordinal + 1) * 0x9E3779B97F4A7C15) & m
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+    z ^= z >> 31
+    return (z >> 40) / float(1 << 24) >= rate
+
+
+def dropout_cases(rng):
+    """The kernel at fixed seeds: kept elements x * float32(1 / (1 - rate)), the rest 0. No r:
+    the differentiable function draws its kernel seed from the context's generator."""
+    for label, shape, rate, seed in [("half", (4, 6), 0.5, 7), ("quarter", (3, 5, 4), 0.25, 12345)]:
+        x = rng.uniform(shape, -2, 2)
+        scale = float(np.float32(1.0 / (1.0 - rate)))
+        keep = np.array([dropout_keep(seed, i, rate) for i in range(x.size)]).reshape(shape)
+        out = np.where(keep, f32(x * scale), 0.0)
+        yield Case("dropout", label, {"rate": rate, "seed": seed}).add("in0", x).add("out", out)
+
+
 def all_cases():
     rng = Rng(20240601)
     for gen in (map_cases, zip_cases, reduce_cases, matmul_cases, conv1d_cases, conv2d_cases,
-                pool_cases, along_dim_cases):
+                pool_cases, along_dim_cases, dropout_cases):
         yield from gen(rng)
 
 

@@ -371,6 +371,43 @@ static void test_dropout_ordinals(void) {
     mt_ctx_free(ctx);
 }
 
+/* mt_dropout_at: rows lo..hi of a batch, drawn with the generator state the whole batch was
+ * drawn with, keep exactly the whole batch's elements of those rows, forward and backward (what a
+ * data-parallel rank relies on to reproduce one process's masks). */
+static void test_dropout_at_slices(void) {
+    enum { ROWS = 9, COLS = 13 };
+    mt_ctx *ctx = mt_ctx_new(NULL);
+    float xh[ROWS * COLS], whole[ROWS * COLS], part[ROWS * COLS], g[ROWS * COLS];
+    for (int i = 0; i < ROWS * COLS; i++) xh[i] = 1.0f + (float)(i % 5);
+    mt_ctx_seed(ctx, 77);
+    CHECK_OK(mt_to_host(mt_dropout(ctx, mt_from_array(ctx, MT_SHAPE(ROWS, COLS), xh), 0.5f, true),
+                        whole));
+    const int cuts[4] = {0, 2, 7, ROWS}; /* three shards of 2, 5 and 2 rows */
+    int bad = 0, badgrad = 0;
+    for (int s = 0; s < 3; s++) {
+        int lo = cuts[s], rows = cuts[s + 1] - cuts[s];
+        mt_ctx_seed(ctx, 77);
+        mt_tensor *x = mt_from_array(ctx, MT_SHAPE(rows, COLS), xh + lo * COLS);
+        mt_requires_grad(x, true);
+        mt_tensor *out = mt_dropout_at(ctx, x, 0.5f, true, (uint64_t)lo * COLS);
+        CHECK_OK(mt_to_host(out, part));
+        CHECK_OK(mt_backward(ctx, mt_sum_all(ctx, out), NULL));
+        CHECK_OK(mt_to_host(x->grad, g));
+        for (int i = 0; i < rows * COLS; i++) {
+            bad += part[i] != whole[lo * COLS + i];
+            badgrad += (g[i] != 0.0f) != (whole[lo * COLS + i] != 0.0f);
+        }
+    }
+    CHECK(bad == 0, "shards' dropout differs from the whole batch's at %d elements", bad);
+    CHECK(badgrad == 0, "shards' dropout gradient mask differs at %d elements", badgrad);
+    /* first = 0 is mt_dropout itself */
+    mt_ctx_seed(ctx, 77);
+    CHECK_OK(mt_to_host(
+        mt_dropout_at(ctx, mt_from_array(ctx, MT_SHAPE(ROWS, COLS), xh), 0.5f, true, 0), part));
+    CHECK(memcmp(part, whole, sizeof part) == 0, "mt_dropout_at(first 0) is mt_dropout");
+    mt_ctx_free(ctx);
+}
+
 /* ------------------------------------------------------------------ numerical gradients */
 typedef struct {
     int dim, kh, kw;
@@ -529,6 +566,7 @@ int main(void) {
     test_dropout_identity_and_errors();
     test_dropout_mask();
     test_dropout_ordinals();
+    test_dropout_at_slices();
     test_gradients();
     test_errors();
     return check_summary("test_nn_ops");

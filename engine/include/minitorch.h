@@ -20,7 +20,7 @@
  *       * Queries that cannot report an error answer a neutral value for NULL and record nothing:
  *         mt_numel 0, mt_is_contiguous and mt_same_shape false, mt_tensor_backend, mt_ctx_backend
  *         and mt_ctx_rng NULL, mt_ctx_bytes_used and mt_params_numel 0, mt_backend_name
- *         "(null)", mt_shape_str "(null)" (or "" without a buffer).
+ *         "(null)", mt_shape_str "(null)" (or "" without a buffer), mt_params_is_training false.
  *       * Functions that return nothing (mt_ctx_free, mt_ctx_reset, mt_ctx_seed, mt_optim_free,
  *         mt_params_free, mt_rng_seed, mt_print) do nothing with NULL (mt_print prints "NULL").
  *   - A tensor belongs to its context's current generation: after mt_ctx_reset every op, element
@@ -267,6 +267,10 @@ mt_tensor *mt_logsoftmax(mt_ctx *ctx, mt_tensor *a, int dim); /* x - max - log(s
  * element i (its row-major ordinal) by a counter-based hash of (seed, i) that every backend shares,
  * so a seeded context gives the same mask on every backend; backward applies the same mask. */
 mt_tensor *mt_dropout(mt_ctx *ctx, mt_tensor *a, float rate, bool training);
+/* mt_dropout whose element i gets the mask element first + i would get in a larger tensor drawn
+ * from the same generator state (same seed draw): a data-parallel rank holding rows lo.. of a
+ * batch passes first = lo * (elements per row) and keeps exactly what one process keeps. */
+mt_tensor *mt_dropout_at(mt_ctx *ctx, mt_tensor *a, float rate, bool training, uint64_t first);
 
 /* ------------------------------------------------------------------ autodiff */
 /* Marks a leaf as wanting a gradient. */
@@ -289,6 +293,7 @@ typedef struct mt_params {
     const char **names;
     int count;
     int capacity;
+    bool eval; /* the model's mode: false (the zero value) is training, PyTorch's default */
 } mt_params;
 /* Makes a parameter (requires_grad leaf) in the long-lived ctx and appends it to list. */
 mt_tensor *mt_param_new(mt_ctx *ctx, mt_params *list, const char *name, mt_tensor *init);
@@ -390,7 +395,8 @@ mt_status mt_checkpoint_read_ints(const char *path, const char *name, int64_t *v
  * weight first, then bias; parameters are made in ctx and appended to list (which may be NULL)
  * under "<name>.weight" / "<name>.bias" (name NULL: "linear"); the names are copied into ctx. */
 typedef struct mt_linear {
-    mt_tensor *weight; /* (in, out) */
+    mt_tensor *weight; /* (in, out): y = x @ weight + bias. PyTorch's nn.Linear holds (out, in):
+                        * transpose when converting a checkpoint either way */
     mt_tensor *bias;   /* (out,) */
 } mt_linear;
 mt_status mt_linear_init(mt_linear *layer, mt_ctx *ctx, mt_params *list, const char *name,
@@ -415,6 +421,59 @@ mt_tensor *mt_nll_loss(mt_ctx *ctx, mt_tensor *logprobs, mt_tensor *targets);
  * (float32: 1 - 2^-23) so a saturated prediction gives a large finite loss. The clamp passes the
  * gradient unchanged inside the range and zero outside it, as torch.clamp. */
 mt_tensor *mt_bce_loss(mt_ctx *ctx, mt_tensor *probs, mt_tensor *targets);
+
+/* ------------------------------------------------------------------ joining tensors */
+/* tensors[0..count) joined along dim into a new contiguous tensor, as torch.cat / torch.stack;
+ * differentiable in every input (a tensor may appear more than once: its gradients add up).
+ *   cat:   every tensor has the same ndim and the same sizes except along dim; the output's
+ *          size along dim is their sum. dim in [-ndim, ndim).
+ *   stack: every tensor has one shape S; the output is S with a new dim of size count inserted
+ *          at dim. dim in [-(ndim+1), ndim] (negative counts from the end of the output).
+ * Errors: count < 1 or a dim out of range MT_ERR_ARG; shapes that do not fit, or an output with
+ * more than MT_MAX_DIMS dims MT_ERR_SHAPE, naming the tensor's index and both shapes; tensors on
+ * different backends MT_ERR_BACKEND; a tensor made before its context's reset MT_ERR_STATE; a
+ * NULL array or a NULL entry ("tensors[2] is NULL") as every other NULL argument. */
+mt_tensor *mt_cat(mt_ctx *ctx, mt_tensor *const *tensors, int count, int dim);
+mt_tensor *mt_stack(mt_ctx *ctx, mt_tensor *const *tensors, int count, int dim);
+
+/* ------------------------------------------------------------------ losses from class labels */
+/* Mean negative log-likelihood over the batch from class ids, no one-hot built by the caller:
+ *   mt_nll_loss_labels: logprobs (B,C)  -> -(1/B) sum_b logprobs[b, labels[b]], shape (1,)
+ *   mt_cross_entropy:   logits (B,C)    -> the same of mt_logsoftmax(logits, 1) (max-shifted, so
+ *                                          logits of 1000 do not overflow), as F.cross_entropy
+ * labels: B class ids on the host (int64, each in 0..C-1), checked on the host; or, in the
+ * _tensor forms, a (B,) tensor on the scores' backend holding the ids as floats, checked where
+ * it lives (one float is read back per call, so on a GPU the call waits for the device).
+ * The gradient flows to the scores only. The one-hot is made on the scores' backend (labels
+ * compared with 0..C-1 by the eq kernel), so B + C floats are uploaded, not B x C.
+ * Errors: scores not 2-dim, labels not (B,), or C (or the B of a labels tensor) above 2^24 (ids
+ * travel as float32) MT_ERR_SHAPE; a label out of 0..C-1 (or not an integer) MT_ERR_ARG naming
+ * its index and value ("labels[3] = 10 ..."); a labels tensor on another backend MT_ERR_BACKEND.
+ * mt_nll_loss (one-hot targets) stays as it was. */
+mt_tensor *mt_nll_loss_labels(mt_ctx *ctx, mt_tensor *logprobs, const int64_t *labels);
+mt_tensor *mt_nll_loss_labels_tensor(mt_ctx *ctx, mt_tensor *logprobs, const mt_tensor *labels);
+mt_tensor *mt_cross_entropy(mt_ctx *ctx, mt_tensor *logits, const int64_t *labels);
+mt_tensor *mt_cross_entropy_tensor(mt_ctx *ctx, mt_tensor *logits, const mt_tensor *labels);
+
+/* ------------------------------------------------------------------ train / eval mode */
+/* One switch per model, as PyTorch's model.train() / model.eval() / model.training: the mode is
+ * kept in the model's parameter list (mt_params.eval), which every layer of the model is
+ * registered in. A list starts in training mode ({0} or after mt_params_free). Only layers that
+ * read the mode change: today the dropout layer. */
+mt_status mt_params_train(mt_params *list, bool training); /* training false = eval */
+mt_status mt_params_eval(mt_params *list);
+bool mt_params_is_training(const mt_params *list);
+
+/* A dropout layer that follows its model's mode: mt_dropout(ctx, x, rate, training) with
+ * training read from model at every forward, so a model's forward takes no flag. The layer keeps
+ * the model pointer: the mt_params must stay where it is (not be copied or moved) while the layer
+ * is used. Errors: rate outside [0, 1] (NaN included) MT_ERR_ARG. */
+typedef struct mt_dropout_layer {
+    float rate;
+    const mt_params *model; /* whose mode it follows */
+} mt_dropout_layer;
+mt_status mt_dropout_init(mt_dropout_layer *layer, const mt_params *model, float rate);
+mt_tensor *mt_dropout_forward(mt_ctx *ctx, const mt_dropout_layer *layer, mt_tensor *x);
 
 #ifdef __cplusplus
 }

@@ -9,9 +9,9 @@
 #ifndef MT_OPENMP_H
 #define MT_OPENMP_H
 #include "../internal.h"
+#include "openmp_thresholds.h"
 
-/* Work (in element-operations, a cheap float op = 1) below which a kernel stays on one thread. */
-#define MT_OMP_MIN_PARALLEL_WORK ((int64_t)1 << 15)
+/* MT_OMP_MIN_PARALLEL_WORK (openmp_thresholds.h): work below which a kernel stays on one thread. */
 
 /* One item of parallel work; returns 0, or non-zero on failure (out of memory). */
 typedef int (*mt_omp_item_fn)(void *ctx, int64_t item);
@@ -36,6 +36,7 @@ typedef enum mt_omp_ws_slot {
     MT_OMP_WS_CONV_OUT,    /* conv workers: a product before it is copied into the output */
     MT_OMP_WS_CONV_GRAD,   /* conv workers: a band of grad_out laid out like the padded image */
     MT_OMP_WS_CONV_WEIGHT, /* conv calling thread: the weight rearranged for the product */
+    MT_OMP_WS_CONV_ACC,    /* conv workers: back_weight's double sums of its blocks */
     MT_OMP_WS_SLOTS
 } mt_omp_ws_slot;
 void *mt_omp_workspace(mt_omp_ws_slot slot, int64_t bytes);

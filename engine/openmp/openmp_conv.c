@@ -19,10 +19,10 @@
  * FMAs on those zeros (stride is a PyTorch extra here: MiniTorch's forms have stride 1).
  *
  * Determinism: each output element is computed by one thread, in an order fixed by the shapes:
- * the FMA chain over (c, kh, kw) for forward and back_input; for back_weight the chain over
- * (b, th, tw), or, with few output channels, the dot kernel's lane sums (openmp_gemm.h) over the
- * bands of positions, which plan_bands cuts from the shapes alone; or the direct weight kernel's
- * lanes and tree. Channel chunks and bands split
+ * the FMA chain over (c, kh, kw) for forward and back_input; for back_weight a double sum of
+ * blocks of positions (weight_item), each block an FMA chain or, with few output channels, the
+ * dot kernel's lane sums (openmp_gemm.h), the blocks cut from the bands that plan_bands cuts
+ * from the shapes alone; or the direct weight kernel's lanes and tree. Channel chunks and bands split
  * a chain into consecutive calls that continue it (accumulate), the zeros of the padding and of
  * dropped pitch columns add exact zeros, and threads take whole output pieces (forward,
  * back_input: a band of rows of an image, or of whole images; back_weight: a block of gw's rows
@@ -48,11 +48,11 @@
 #include <omp.h>
 #include <string.h>
 
-#define PAD_FLOATS ((int64_t)1 << 17) /* a padded band: 512 KiB */
-#define OUT_FLOATS ((int64_t)1 << 17) /* a band's product, or its grad_out: 512 KiB */
-#define STACK_MAX_POS 256             /* images up to which several go in one band */
-#define DOT_MAX_M 16                  /* back_weight's Cout up to which the dot kernel is used */
-#define DOT_KC 512                    /* positions per dot-kernel pass: 4 + 4 rows of 2 KiB */
+#define PAD_FLOATS MT_OMP_CONV_PAD_FLOATS /* a padded band: 512 KiB */
+#define OUT_FLOATS MT_OMP_CONV_OUT_FLOATS /* a band's product, or its grad_out: 512 KiB */
+#define STACK_MAX_POS MT_OMP_CONV_STACK_MAX_POS             /* images up to which several go in one band */
+#define DOT_MAX_M MT_OMP_CONV_DOT_MAX_M                  /* back_weight's Cout up to which the dot kernel is used */
+#define DOT_KC MT_OMP_CONV_DOT_KC                    /* positions per dot-kernel pass: 4 + 4 rows of 2 KiB */
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -214,7 +214,7 @@ static mt_conv_band band_at(const mt_conv_plan *p, const band_plan *bp, int64_t 
  * gathers around the FMAs; measured faster on 2 threads than on 1 from ~0.3M on when the team is
  * awake, so the margin covers a team that must be woken). */
 static bool want_threads(int64_t fmas) {
-    return omp_get_max_threads() > 1 && fmas > ((int64_t)1 << 20);
+    return omp_get_max_threads() > 1 && fmas > MT_OMP_CONV_MIN_PARALLEL_FMAS;
 }
 
 /* The weight w (Cout, Cin, KH, KW) as a row-major matrix: (Cout, Cin KK), or with transpose
@@ -387,31 +387,25 @@ typedef struct weight_job {
     bool dot;     /* the dot kernel instead of the GEMM (few output channels) */
 } weight_job;
 
-/* ct (nr, M) (+)= lowering rows (nr, n) @ G (M, n)^T with the dot kernel, in chunks of DOT_KC
- * positions that keep a tile's rows in L1; accumulate unless first. */
-static void dot_band(const float *P, const int64_t *rows, int64_t nr, const float *G, int64_t M,
-                     int64_t n, float *ct, bool first) {
-    for (int64_t k0 = 0; k0 < n; k0 += DOT_KC) {
-        int64_t kc = min64(DOT_KC, n - k0);
-        int acc = !first || k0 > 0;
-        for (int64_t r = 0; r < nr; r += 4) {
-            const float *ar[4], *br[4]; /* rows past the edge repeat the last: dropped */
-            for (int i = 0; i < 4; i++) ar[i] = P + rows[min64(r + i, nr - 1)] + k0;
-            for (int64_t o = 0; o < M; o += 4) {
-                for (int i = 0; i < 4; i++) br[i] = G + min64(o + i, M - 1) * n + k0;
-                float *c = ct + r * M + o;
-                if (r + 4 <= nr && o + 4 <= M) {
-                    mt_omp_dot_kernel(kc, ar, br, c, M, acc);
-                    continue;
-                }
-                float tmp[16] = {0};
-                int mi = (int)min64(4, nr - r), mj = (int)min64(4, M - o);
-                for (int i = 0; i < mi && acc; i++)
-                    for (int q = 0; q < mj; q++) tmp[i * 4 + q] = c[i * M + q];
-                mt_omp_dot_kernel(kc, ar, br, tmp, 4, acc);
-                for (int i = 0; i < mi; i++)
-                    for (int q = 0; q < mj; q++) c[i * M + q] = tmp[i * 4 + q];
+/* ct (nr, M) = lowering rows (nr, kc) @ G (M, kc)^T with the dot kernel, kc <= DOT_KC positions
+ * (a tile's rows stay in L1); G's rows are ldg apart. */
+static void dot_block(const float *P, const int64_t *rows, int64_t nr, const float *G, int64_t ldg,
+                      int64_t M, int64_t kc, float *ct) {
+    for (int64_t r = 0; r < nr; r += 4) {
+        const float *ar[4], *br[4]; /* rows past the edge repeat the last: dropped */
+        for (int i = 0; i < 4; i++) ar[i] = P + rows[min64(r + i, nr - 1)];
+        for (int64_t o = 0; o < M; o += 4) {
+            for (int i = 0; i < 4; i++) br[i] = G + min64(o + i, M - 1) * ldg;
+            float *c = ct + r * M + o;
+            if (r + 4 <= nr && o + 4 <= M) {
+                mt_omp_dot_kernel(kc, ar, br, c, M, 0);
+                continue;
             }
+            float tmp[16];
+            int mi = (int)min64(4, nr - r), mj = (int)min64(4, M - o);
+            mt_omp_dot_kernel(kc, ar, br, tmp, 4, 0);
+            for (int i = 0; i < mi; i++)
+                for (int q = 0; q < mj; q++) c[i * M + q] = tmp[i * 4 + q];
         }
     }
 }
@@ -438,8 +432,13 @@ static void gather_grad(const weight_job *j, const mt_conv_band *bd, float *G) {
     }
 }
 
-/* Piece q: gw's rows (c, kh, kw) in [r0, r1), whole micro-tiles of the product, over the whole
- * chain of images and positions; the product accumulates in gw^T (r1 - r0, M), then is copied. */
+/* Piece q: gw's rows (c, kh, kw) in [r0, r1), whole micro-tiles of the product, over all the
+ * images and positions. The sum runs in blocks of consecutive positions of a band
+ * (MT_OMP_CONV_WEIGHT_BLOCK for the GEMM, DOT_KC for the dot kernel): each block's product starts
+ * from zero in float (ct) and is added into a double accumulator (acc), so the float rounding
+ * grows with the block, not with the B Th Tw terms of the whole sum (one FMA chain over
+ * (64, 64, 56, 56)'s 200K positions was 20x OpenBLAS's error); gw is acc rounded once. The
+ * blocks and their order are fixed by the shapes (plan_bands with one thread), so are the bits. */
 static int weight_item(void *ctx, int64_t q) {
     const weight_job *j = ctx;
     const mt_conv_plan *p = &j->p;
@@ -453,28 +452,38 @@ static int weight_item(void *ctx, int64_t q) {
     float *P = ws_floats(MT_OMP_WS_CONV_PAD, bp->cch * big.plane_rows * p->Wp);
     int64_t *rows = ws_offsets(MT_OMP_WS_CONV_ROWS, bp->cch * KK);
     float *G = ws_floats(MT_OMP_WS_CONV_GRAD, M * big.n);
-    if (!ct || !P || !rows || !G) return 1;
+    double *acc = mt_omp_workspace(MT_OMP_WS_CONV_ACC, (r1 - r0) * M * (int64_t)sizeof(double));
+    if (!ct || !P || !rows || !G || !acc) return 1;
+    memset(acc, 0, sizeof(double) * (size_t)((r1 - r0) * M));
+    const int64_t block = j->dot ? DOT_KC : MT_OMP_CONV_WEIGHT_BLOCK;
 
     for (int64_t c0 = r0 / KK, cend = (r1 - 1) / KK + 1; c0 < cend; c0 += bp->cch) {
         int64_t c1 = min64(cend, c0 + bp->cch);
         int64_t ra = max64(r0, c0 * KK), rb = min64(r1, c1 * KK); /* this chunk's rows */
+        float *t = ct + (ra - r0) * M;                            /* (rb - ra, M) */
+        double *s = acc + (ra - r0) * M;
         for (int64_t bq = 0; bq < bp->ngroups * bp->nbands; bq++) {
             mt_conv_band bd = band_at(p, bp, j->B, bq);
             mt_conv_pad_band(p, &bd, c0, c1, P);
             mt_conv_band_rows(p, &bd, c0, ra, rb, rows);
             gather_grad(j, &bd, G);
-            if (j->dot) {
-                dot_band(P, rows, rb - ra, G, M, bd.n, ct + (ra - r0) * M, bq == 0);
-                continue;
+            for (int64_t k0 = 0; k0 < bd.n; k0 += block) {
+                int64_t kc = min64(block, bd.n - k0);
+                if (j->dot) {
+                    dot_block(P + k0, rows, rb - ra, G + k0, bd.n, M, kc, t);
+                } else {
+                    mt_omp_mat a = {P + k0 * p->aw.mul, 0, p->aw.mul, rows};
+                    mt_omp_mat bm = {G + k0, 1, bd.n, NULL};
+                    if (mt_omp_gemm(rb - ra, M, kc, &a, &bm, t, M, 1, false)) return 1;
+                }
+                for (int64_t e = 0; e < (rb - ra) * M; e++) s[e] += t[e];
             }
-            mt_omp_mat a = {P, 0, p->aw.mul, rows}, bm = {G, 1, bd.n, NULL};
-            if (mt_omp_gemm(rb - ra, M, bd.n, &a, &bm, ct + (ra - r0) * M, M, 1, bq > 0)) return 1;
         }
     }
     for (int64_t r = r0; r < r1; r++) {
         float *d = j->gw.p + r / KK * j->gw.s[1] + r / p->KW % p->KH * j->gw.s[2] +
                    r % p->KW * j->gw.s[3];
-        for (int64_t m = 0; m < M; m++) d[m * j->gw.s[0]] = ct[(r - r0) * M + m];
+        for (int64_t m = 0; m < M; m++) d[m * j->gw.s[0]] = (float)acc[(r - r0) * M + m];
     }
     return 0;
 }

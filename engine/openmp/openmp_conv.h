@@ -88,9 +88,9 @@ typedef struct mt_conv_direct {
 
 /* The direct kernel's shapes: up to DIRECT_MAX_M output channels and a chain of up to
  * DIRECT_MAX_R taps (mt_conv_direct_fits says the rest). */
-#define DIRECT_MAX_M 64
-#define DIRECT_SMALL_M 16
-#define DIRECT_MAX_R 256
+#define DIRECT_MAX_M MT_OMP_DIRECT_MAX_M
+#define DIRECT_SMALL_M MT_OMP_DIRECT_SMALL_M
+#define DIRECT_MAX_R MT_OMP_DIRECT_MAX_R
 
 /* Whether the direct kernel is built (AVX-512) and takes these shapes. */
 bool mt_conv_direct_fits(const mt_conv_direct *d);

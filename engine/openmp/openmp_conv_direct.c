@@ -33,7 +33,7 @@
 
 /* The mask table is built per call on the calling thread (a 224 x 224 image with a 7 x 7 kernel
  * takes 150K of its MT_CONV_DIRECT_MAX_MASKS). */
-#define DIRECT_L1_FLOATS ((int64_t)12288) /* 48 KiB */
+#define DIRECT_L1_FLOATS MT_OMP_DIRECT_L1_FLOATS /* 48 KiB */
 
 /* The zero masks past a mask table row's last vector, so that a 64-bit load at any vector stays
  * in its row. */

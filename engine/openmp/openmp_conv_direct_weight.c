@@ -13,15 +13,19 @@
  * registers over the whole sum: each step (b, vector) loads the block's grad_out runs and shifted
  * input runs and FMAs every pair.
  *
- * Bits: each gw element is the sum of 16 lanes; lane l starts at +0 and takes
+ * Bits: each gw element is the sum of 16 lanes; lane l keeps a total from +0 and, in blocks of
+ * whole images of at least FLUSH_VECS vectors together (the last block what is left), a chain
+ * from +0 per block:
  *     acc_l = fmaf(g[b][o][t], x_r(t), acc_l)   for t = 16 v + l, v = 0 .. nvec - 1,
- * b = 0 .. B - 1 (images outer, vectors inner), with x_r(t) = 0 where tap r reads outside (or
+ * b over the block's images (images outer, vectors inner), then total_l = total_l + acc_l: so the
+ * rounding grows with a block (about 1024 positions), not with all B S positions (a chain over
+ * B = 256 MNIST images would be 12544 terms). x_r(t) = 0 where tap r reads outside (or
  * t >= S, where g loads 0 too): a term that adds exactly nothing, since g is finite there
  * (openmp_conv.c sends inf and NaN operands to the reference loops) and a sum that starts at +0 is
  * never -0. Then the lanes are summed by a fixed tree: s1[i] = l[i] + l[i + 8] (i < 8),
  * s2[i] = s1[i] + s1[i + 4] (i < 4), s3[i] = s2[i] + s2[i + 2] (i < 2), gw = s3[0] + s3[1].
- * The order depends on S and B alone, not on the blocking, nor on the threads: each block, all of
- * its sum, is one item of one thread.
+ * The order depends on S and B alone, not on the register blocking, nor on the threads: each
+ * register block, all of its sum, is one item of one thread.
  * The step's masks are read at fixed offsets from a table by flat tap (built once per call from the
  * direct kernel's table by (kh, kw)) and its input runs from one pointer plus per-tap offsets, so
  * the inner loop holds no spilled pointers or mask indices: ~215-235 GFLOP/s on one core, the
@@ -29,7 +33,7 @@
  * permute (vpermt2ps) instead of a load across a cache line. A micro-benchmark of the 4 x 6 step
  * ran 175-200 GFLOP/s with the permutes against 245-275 with masked unaligned loads: on this core
  * the permute takes issue slots the FMAs need, and a masked load across a line costs little.
- * These are not the product path's bits (a chain over (b, th, tw), or the dot kernel's lanes); both
+ * These are not the product path's bits (a double sum of blocks of positions); both
  * are within the float rounding of a sum of B S terms of the definition (tests/test_openmp_conv.c).
  * Without AVX-512 there is no direct weight kernel: the product path runs, whose bits differ in
  * the last places from this kernel's on the shapes it takes (both thread-invariant). */
@@ -42,6 +46,9 @@
 #include <immintrin.h>
 
 #define MO_MAX 4  /* output channels per block */
+/* vectors of positions per summed block: 1024 positions; the flush (an add per accumulator)
+ * then costs about 1/64 of a step's FMAs */
+#define FLUSH_VECS (MT_OMP_CONV_WEIGHT_BLOCK * 4 / 16)
 #define NT_MAX 16 /* flat taps per block (with one output channel; MO NT <= 24, ntmax) */
 
 typedef struct weight_job {
@@ -93,9 +100,11 @@ static inline __attribute__((always_inline)) void block_body(const weight_job *j
     const int64_t *gwo = j->taps + R + r0;
     int64_t xo[NT_MAX]; /* a copy the compiler may keep in registers */
     _Pragma("GCC unroll 16") for (int q = 0; q < NT; q++) xo[q] = j->taps[r0 + q];
-    __m512 acc[MO_MAX][NT_MAX];
+    __m512 acc[MO_MAX][NT_MAX], total[MO_MAX][NT_MAX];
     _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
-        _Pragma("GCC unroll 16") for (int q = 0; q < NT; q++) acc[i][q] = _mm512_setzero_ps();
+        _Pragma("GCC unroll 16") for (int q = 0; q < NT; q++) acc[i][q] = total[i][q] =
+            _mm512_setzero_ps();
+    int64_t since = 0; /* vectors in the current block */
     for (int64_t b = 0; b < d->d.B; b++) {
         const float *g = d->g + b * d->gb + o0 * gc; /* (MO, S) */
         const float *x = d->d.src + b * d->d.sb;     /* (C, S) */
@@ -104,10 +113,18 @@ static inline __attribute__((always_inline)) void block_body(const weight_job *j
         for (; v < nfull; v++, mk += R, g += 16, x += 16)
             step(acc, g, gc, x, xo, mk, gmask, MO, NT, false);
         if (v < j->nvec) step(acc, g, gc, x, xo, mk, gmask, MO, NT, true);
+        since += j->nvec;
+        if (since < FLUSH_VECS && b + 1 < d->d.B) continue;
+        since = 0;
+        _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
+            _Pragma("GCC unroll 16") for (int q = 0; q < NT; q++) {
+                total[i][q] = _mm512_add_ps(total[i][q], acc[i][q]);
+                acc[i][q] = _mm512_setzero_ps();
+            }
     }
     _Pragma("GCC unroll 8") for (int i = 0; i < MO; i++)
         _Pragma("GCC unroll 16") for (int q = 0; q < NT; q++)
-            d->gw[(o0 + i) * d->gws[0] + gwo[q]] = lane_sum(acc[i][q]);
+            d->gw[(o0 + i) * d->gws[0] + gwo[q]] = lane_sum(total[i][q]);
 }
 
 #define ntmax_c(mo) ((mo) == 1 ? 16 : (mo) == 2 ? 12 : (mo) == 3 ? 9 : 6)
@@ -148,7 +165,7 @@ static int weight_item(void *ctx, int64_t q) {
  * past that (a 40 x 40 image: 5% slower, 64 x 64: 7%, 224 x 224: 20%) they come from L2 and the
  * product's bands win; at 32 x 32 both are even. Nor where a quarter of the lanes would be past
  * the image (conv1d (16,8,20) / (8,8,7): 5% slower). */
-#define MAX_S 1024
+#define MAX_S MT_OMP_DIRECT_WEIGHT_MAX_S
 bool mt_conv_direct_weight_fits(const mt_conv_direct_weight *d) {
     int64_t S = d->d.H * d->d.W, nvec = (S + 15) / 16;
     return S <= MAX_S && 4 * S >= 3 * 16 * nvec && mt_conv_direct_fits(&d->d);

@@ -8,7 +8,7 @@
 #include "../dropout_hash.h"
 #include "openmp_iter.h"
 
-#define CHUNK ((int64_t)1 << 14) /* ordinals per work item */
+#define CHUNK MT_OMP_DROPOUT_CHUNK /* ordinals per work item */
 
 typedef struct dropout_job {
     const mt_omp_iter *it;

@@ -25,12 +25,12 @@
 
 /* Ordinals per chunk: large enough to amortise the seek, small enough to balance two threads on
  * a few hundred thousand elements. */
-#define EW_CHUNK ((int64_t)1 << 14)
+#define EW_CHUNK MT_OMP_EW_CHUNK
 /* Tile edge for transposed operands: a 16 x 16 tile touches 16 cache lines per operand (one
  * 16-float vector each, which transpose_tile's shuffles are written for). With power-of-two row
  * strides those lines share one L1 set (12 ways here), so larger tiles evict their own lines; 16
  * measured fastest for a 1024 x 1024 transpose (8: +9%, 32: +30%, 64: x2.6). */
-#define EW_TILE 16
+#define EW_TILE MT_OMP_EW_TILE
 
 /* The loop shapes of an inner run for a map; EXPR reads x. */
 #define MAP_RUN(EXPR)                                                                      \
@@ -137,7 +137,7 @@ static int64_t op_cost(mt_op op) {
     case MT_OP_SIGMOID:
     case MT_OP_LOG:
     case MT_OP_EXP:
-    case MT_OP_SIGMOID_BACK: return 8;
+    case MT_OP_SIGMOID_BACK: return MT_OMP_EW_COSTLY;
     default: return 1;
     }
 }

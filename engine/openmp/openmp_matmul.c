@@ -35,9 +35,9 @@
 
 #define MR MT_GEMM_MR
 #define NR MT_GEMM_NR
-#define KC 256                                  /* k steps per packed panel */
-#define A_BUF_FLOATS ((int64_t)KC * 256)        /* A block: 256 KiB, half of a 1 MiB L2 */
-#define NC ((int64_t)4096)                      /* columns per packed B panel (a multiple of NR) */
+#define KC MT_OMP_GEMM_KC                                  /* k steps per packed panel */
+#define A_BUF_FLOATS ((int64_t)KC * MT_OMP_GEMM_A_ROWS)        /* A block: 256 KiB, half of a 1 MiB L2 */
+#define NC MT_OMP_GEMM_NC                      /* columns per packed B panel (a multiple of NR) */
 #define B_BUF_FLOATS ((int64_t)KC * NC)         /* B panel: 4 MiB, in L3 */
 #define GEMM_MIN_PARALLEL_WORK MT_GEMM_MIN_PARALLEL_WORK
 #define GEMM_MIN_PIECE_WORK MT_GEMM_MIN_PIECE_WORK
@@ -231,7 +231,7 @@ static void gemm_run(const gemm_args *g, float *abuf, float *bbuf, int accumulat
  * unaligned, strided loads they save (1.1-1.5x on 16..256-row products measured). The exception:
  * B rows a multiple of 4 KiB apart all fall in the same L1 sets and alias stores, and the direct
  * path loses (0.8x at 1024x32x1024). The same chains as the packed path. */
-#define DIRECT_MAX_B_FLOATS ((int64_t)32768)
+#define DIRECT_MAX_B_FLOATS MT_OMP_GEMM_DIRECT_MAX_B
 
 static bool direct_fits(const gemm_args *g) {
     return !g->a.rows && !g->b.rows && g->b.cs == 1 && g->cs_n == 1 &&
@@ -250,7 +250,7 @@ static void direct_tile(const gemm_args *g, int64_t i0, int64_t j0, int accumula
  * fits L1 whole (DIRECT_L1_B_FLOATS) stays there in any order: then rows of tiles outer, so C is
  * written row after row instead of in NR-wide strips down all M rows (a page per row: an outer
  * product (4096,1) @ (1,4096) took 6.1 ms by strips against 4.6 ms for OpenBLAS). */
-#define DIRECT_L1_B_FLOATS ((int64_t)4096)
+#define DIRECT_L1_B_FLOATS MT_OMP_GEMM_DIRECT_L1_B
 
 static void gemm_direct(const gemm_args *g, int accumulate) {
     if (g->K * g->N <= DIRECT_L1_B_FLOATS) {
@@ -266,7 +266,7 @@ static void gemm_direct(const gemm_args *g, int accumulate) {
  * L2-sized blocks of NC_FEW columns. With one row block a packed B panel serves it once, so a large
  * panel (NC) buys no reuse; it only spills to L3 between its packing and its use (1.2-1.4x on
  * 64x4096x4096 and 256x1024x4096 measured). */
-#define NC_FEW ((int64_t)512)
+#define NC_FEW MT_OMP_GEMM_NC_FEW
 
 static bool few_rows(const gemm_args *g) {
     return g->M <= A_BUF_FLOATS / KC && g->N > NC_FEW && !g->a.rows && !g->b.rows;
@@ -301,7 +301,7 @@ static void gemm_run_few_rows(const gemm_args *g, float *abuf, float *bbuf, int 
  * M x N, is reloaded once per k block. 16x4096x4096: 4.2-4.4 ms against 9.3-9.6 ms packed (one
  * thread; 16..64-row k blocks within 10% of each other, 8 rows 1.3x slower; the prefetch gains
  * up to 1.1x). */
-#define KB_STREAM 32
+#define KB_STREAM MT_OMP_GEMM_KB_STREAM
 #define PF_COLS 128
 
 static bool stream_fits(const gemm_args *g) {
@@ -353,8 +353,8 @@ static void gemm_run_stream(const gemm_args *g, float *abuf, int accumulate) {
  * way, 4.4-4.7 ms this way, against 8.3-8.8 ms for OpenBLAS (one thread, shared machine). One or
  * two rows take 64-column tiles, not the wide kernel's 256 or 128: 64 row streams of four lines
  * per chunk, not 256 of one (1x4096x4096: 3.4 ms against 4.0 ms). */
-#define KT_FLOATS ((int64_t)4096) /* a transposed chunk: kt x tw floats, 16 KiB */
-#define STREAM_T_NARROW_COLS 64
+#define KT_FLOATS MT_OMP_GEMM_KT_FLOATS /* a transposed chunk: kt x tw floats, 16 KiB */
+#define STREAM_T_NARROW_COLS MT_OMP_GEMM_STREAM_T_NARROW
 
 static bool stream_t_fits(const gemm_args *g) {
     return g->M <= 2 * MR && !g->b.rows && g->b.rs == 1 && g->cs_n == 1;

@@ -15,8 +15,8 @@
 #include "openmp.h"
 #include "openmp_iter.h"
 
-#define JB 256                        /* windows per block: their accumulators stay in L1 */
-#define ITEM_WORK ((int64_t)1 << 14)  /* input elements per work item */
+#define JB MT_OMP_POOL_JB                        /* windows per block: their accumulators stay in L1 */
+#define ITEM_WORK MT_OMP_POOL_ITEM_WORK  /* input elements per work item */
 
 /* One 4-D operand: base pointer and element strides. */
 typedef struct plane4 {

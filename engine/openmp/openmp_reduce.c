@@ -30,10 +30,10 @@
 #include <immintrin.h>
 #endif
 
-#define LANES 64             /* enough independent vector chains to hide the fold's latency */
-#define RB ((int64_t)4096)   /* block length; a multiple of LANES */
-#define TILE 128             /* outputs per tile in the tiled shape (LANES x TILE accumulators) */
-#define MAX_BLOCKS_BUF 1024  /* block values buffered at once when blocks run in parallel */
+#define LANES MT_OMP_RED_LANES             /* enough independent vector chains to hide the fold's latency */
+#define RB MT_OMP_RED_BLOCK   /* block length; a multiple of LANES */
+#define TILE MT_OMP_RED_TILE             /* outputs per tile in the tiled shape (LANES x TILE accumulators) */
+#define MAX_BLOCKS_BUF MT_OMP_RED_MAX_BLOCKS_BUF  /* block values buffered at once when blocks run in parallel */
 
 /* One block of the definition above, for each op and loop shape:
  *   NAME_contig(x, len):           x[0..len) contiguous (defined after the macro)
@@ -493,9 +493,9 @@ mt_status mt_omp_reduce(const mt_kernel_args *args) {
     int last = it.ndim - 1;
     int64_t inner = it.shape[last];
 
-    if (parallel && j.n_out < 16 && L >= 4 * RB) {
+    if (parallel && j.n_out < MT_OMP_RED_PAR_MAX_OUT && L >= MT_OMP_RED_PAR_MIN_BLOCKS * RB) {
         reduce_blocks_parallel(&j);
-    } else if (sk != 1 && it.strides[1][last] == 1 && inner >= 16) { /* a vector of outputs */
+    } else if (sk != 1 && it.strides[1][last] == 1 && inner >= MT_OMP_RED_TILED_MIN) { /* a vector of outputs */
         j.tiles_per_row = (inner + TILE - 1) / TILE;
         mt_omp_for(j.n_out / inner * j.tiles_per_row, parallel, tile_item, &j);
     } else {

@@ -29,10 +29,10 @@
 
 #include <math.h>
 
-#define LANES 16                      /* partial sums per row; a multiple of the vector width */
-#define SEG 2048                      /* e_k buffered per row segment (a multiple of LANES) */
-#define TILE 64                       /* rows per tile in the tiled shape */
-#define ITEM_WORK ((int64_t)1 << 14)  /* row elements per work item */
+#define LANES MT_OMP_SM_LANES                      /* partial sums per row; a multiple of the vector width */
+#define SEG MT_OMP_SM_SEG                      /* e_k buffered per row segment (a multiple of LANES) */
+#define TILE MT_OMP_SM_TILE                       /* rows per tile in the tiled shape */
+#define ITEM_WORK MT_OMP_SM_ITEM_WORK  /* row elements per work item */
 
 /* The fold of the maximum (NaN wins). */
 static inline float max_fold(float acc, float y) { return ((y > acc) | (y != y)) ? y : acc; }
@@ -273,7 +273,7 @@ mt_status mt_omp_along_dim(const mt_kernel_args *args) {
     bool parallel = j.n_rows * L * cost > MT_OMP_MIN_PARALLEL_WORK && !mt_omp_overlapping(out);
     int last = it.ndim - 1;
     int64_t inner = it.shape[last];
-    if (j.sk != 1 && it.strides[1][last] == 1 && inner >= 8) {
+    if (j.sk != 1 && it.strides[1][last] == 1 && inner >= MT_OMP_SM_TILED_MIN) {
         j.tiles_per_row = (inner + TILE - 1) / TILE;
         int64_t tiles = j.n_rows / inner * j.tiles_per_row;
         j.per = TILE * L >= ITEM_WORK ? 1 : ITEM_WORK / (TILE * L);

@@ -15,6 +15,13 @@
 #ifdef TR_HAVE_OPENMP
 #include <omp.h>
 #endif
+#ifdef TR_HAVE_MPI
+#include "dist_mpi.h"
+#endif
+
+/* A data-parallel rank other than 0: the command line is the same on every rank, so only rank 0
+ * reports its faults (and --help). */
+static bool quiet_rank;
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -63,12 +70,27 @@ static void usage(FILE *f) {
             "                      sst2: a TSV)\n"
             "  --help              this text\n"
             "\n"
-            "data: data/fetch.sh mnist|fashion-mnist|glove|sst2|all (into data/cache/, git-ignored)\n");
+            "data-parallel (mpirun -np N ./train TASK ...; %s):\n"
+            "  every global batch (--batch) is split into N contiguous shards, the ranks' gradients\n"
+            "  are summed in a fixed order (same N and seed, same bits), rank 0 prints and writes\n"
+            "  logs, reports and checkpoints; --resume takes a checkpoint of any N\n"
+            "  --mpi-timeout SEC    end every rank when one collective waits longer (default %g)\n"
+            "  --mpi-check K        compare the ranks' parameter hashes every K steps (default 0:\n"
+            "                       at the end of every epoch only)\n"
+            "\n"
+            "data: data/fetch.sh mnist|fashion-mnist|glove|sst2|all (into data/cache/, git-ignored)\n",
+#ifdef TR_HAVE_MPI
+            "this build has MPI", TR_MPI_TIMEOUT_DEFAULT
+#else
+            "this build has NO MPI: install libopenmpi-dev and rebuild", 120.0
+#endif
+    );
 }
 
 /* A bad command line: the message, a pointer to --help, and exit status 2. */
 static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int bad(const char *fmt, ...) {
+    if (quiet_rank) return 2;
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "train: ");
@@ -88,16 +110,18 @@ static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
     return true;
 }
 
-int main(int argc, char **argv) {
+/* The command line and the run; returns the exit status. err gets a trainer's failure. */
+static int run_cli(int argc, char **argv, tr_dist *dist, char *err, size_t errlen) {
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        usage(stdout);
+        if (!quiet_rank) usage(stdout);
         return 0;
     }
     if (argc < 2 || argv[1][0] == '-') {
-        usage(stderr);
+        if (!quiet_rank) usage(stderr);
         return 2;
     }
     train_opts o = {0};
+    o.dist = dist;
     o.task = argv[1];
     bool image = !strcmp(o.task, "mnist") || !strcmp(o.task, "fashion-mnist");
     bool toy = !strcmp(o.task, "toy"), sst2 = !strcmp(o.task, "sst2");
@@ -118,7 +142,7 @@ int main(int argc, char **argv) {
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            usage(stdout);
+            if (!quiet_rank) usage(stdout);
             return 0;
         }
         if (strncmp(arg, "--", 2) != 0) return bad("unexpected argument \"%s\"", arg);
@@ -196,6 +220,25 @@ int main(int argc, char **argv) {
         } else if (!strcmp(name, "--eval")) {
             if (toy) return bad("--eval is for mnist, fashion-mnist and sst2");
             o.eval_file = val;
+        } else if (!strcmp(name, "--mpi-timeout") || !strcmp(name, "--mpi-check")) {
+            if (!dist)
+                return bad("%s is for runs under mpirun (mpirun -np N ./train ...)%s", name,
+#ifdef TR_HAVE_MPI
+                           ""
+#else
+                           "; this build has no MPI: install libopenmpi-dev and rebuild"
+#endif
+                );
+            char *end;
+            errno = 0;
+            double x = strtod(val, &end);
+            bool timeout = !strcmp(name, "--mpi-timeout");
+            if (timeout && (errno || *end || !*val || !(x > 0) || !isfinite(x)))
+                return bad("--mpi-timeout \"%s\": expected a positive number of seconds", val);
+            if (timeout) dist->timeout = x;
+            else if (!parse_i64(val, 0, INT32_MAX, &v))
+                return bad("--mpi-check \"%s\": expected a whole number >= 0", val);
+            else dist->check_every = (int)v;
         } else {
             return bad("unknown flag \"%s\"", name);
         }
@@ -204,26 +247,81 @@ int main(int argc, char **argv) {
     if (o.eval_file && !o.checkpoint_dir)
         return bad("--eval needs --checkpoint DIR (the checkpoint to score)");
     if (o.eval_file && o.resume) return bad("--eval scores a checkpoint; --resume trains: pick one");
-    char err[TR_ERR_LEN] = "";
+    if (o.eval_file && dist && dist->size > 1)
+        return bad("--eval scores a checkpoint in one process: run it without mpirun");
     /* checked here, before any data is read, so a typo costs nothing */
     if (!mt_backend_by_name(o.backend)) {
-        fprintf(stderr, "train: --backend %s: %s\n", o.backend, mt_last_error());
+        if (!quiet_rank) fprintf(stderr, "train: --backend %s: %s\n", o.backend, mt_last_error());
         return 2;
     }
     if (o.threads > 0) {
 #ifdef TR_HAVE_OPENMP
         omp_set_num_threads(o.threads);
 #else
-        fprintf(stderr, "train: --threads: this build has no OpenMP\n");
+        if (!quiet_rank) fprintf(stderr, "train: --threads: this build has no OpenMP\n");
         return 2;
 #endif
     }
-    bool ok = image ? train_mnist(&o, err, sizeof err)
-              : sst2 ? train_sst2(&o, err, sizeof err)
-                     : train_toy(&o, err, sizeof err);
-    if (!ok) {
-        fprintf(stderr, "train: %s\n", err);
-        return 1;
+    bool ok = image ? train_mnist(&o, err, errlen)
+              : sst2 ? train_sst2(&o, err, errlen)
+                     : train_toy(&o, err, errlen);
+    return ok ? 0 : 1;
+}
+
+/* The MPI test hook MT_TRAIN_FAULT=RANK:STEP:KIND (dist.h); a malformed value is an error. */
+static bool read_fault(tr_dist *d) {
+    const char *f = getenv("MT_TRAIN_FAULT");
+    if (!f || !*f) return true;
+    int rank;
+    long long step;
+    char kind[16];
+    if (sscanf(f, "%d:%lld:%15s", &rank, &step, kind) != 3 ||
+        (strcmp(kind, "exit") && strcmp(kind, "stall") && strcmp(kind, "drift")))
+        return false;
+    d->fault_rank = rank;
+    d->fault_step = step;
+    snprintf(d->fault_kind, sizeof d->fault_kind, "%s", kind);
+    return true;
+}
+
+int main(int argc, char **argv) {
+    tr_dist *dist = NULL;
+    char err[TR_ERR_LEN] = "";
+#ifdef TR_HAVE_MPI
+    if (tr_mpi_launched()) {
+        dist = tr_mpi_open(&argc, &argv, err, sizeof err);
+        if (!dist) {
+            fprintf(stderr, "train: %s\n", err);
+            return 1;
+        }
+        quiet_rank = dist->rank != 0;
+        if (!read_fault(dist)) {
+            fprintf(stderr, "train: MT_TRAIN_FAULT \"%s\": expected RANK:STEP:exit|stall|drift\n",
+                    getenv("MT_TRAIN_FAULT"));
+            tr_mpi_abort(dist, 2);
+        }
     }
-    return 0;
+#else
+    (void)read_fault;
+#endif
+    int rc = run_cli(argc, argv, dist, err, sizeof err);
+    if (rc == 1) {
+        /* a failure every rank saw alike (the parameter check: every rank compares the same
+         * hashes) is told once and ends cleanly; any other may be this rank's alone, with the
+         * others waiting in a collective, so it names the rank and ends them all */
+        bool agreed = !dist || dist->size == 1 || dist->agreed;
+        if (!agreed || tr_dist_is_root(dist)) {
+            if (!agreed)
+                fprintf(stderr, "train: rank %d of %d: %s\n", dist->rank, dist->size, err);
+            else
+                fprintf(stderr, "train: %s\n", err);
+        }
+#ifdef TR_HAVE_MPI
+        if (!agreed) tr_mpi_abort(dist, 1);
+#endif
+    }
+#ifdef TR_HAVE_MPI
+    tr_mpi_close(dist);
+#endif
+    return rc;
 }

@@ -77,6 +77,11 @@ void mnist_model_free(mnist_model *m) {
 }
 
 mt_tensor *mnist_model_forward(mt_ctx *ctx, const mnist_model *m, mt_tensor *x, bool training) {
+    return mnist_model_forward_at(ctx, m, x, training, 0);
+}
+
+mt_tensor *mnist_model_forward_at(mt_ctx *ctx, const mnist_model *m, mt_tensor *x, bool training,
+                                  int64_t first) {
     if (!x) return NULL;
     if (m->net == MNIST_NET_LENET) return lenet_forward(ctx, m, x);
     int64_t b = x->shape[0];
@@ -87,7 +92,7 @@ mt_tensor *mnist_model_forward(mt_ctx *ctx, const mnist_model *m, mt_tensor *x, 
     int64_t flat = 8 * (int64_t)(m->h / 4) * (m->w / 4);
     mt_tensor *f = mt_view(ctx, p, MT_SHAPE(b, flat));                      /* (B,392) */
     mt_tensor *h3 = mt_relu(ctx, mt_linear_forward(ctx, &m->fc1, f));      /* (B,64) */
-    mt_tensor *d = mt_dropout(ctx, h3, 0.25f, training);                   /* (B,64) */
+    mt_tensor *d = mt_dropout_at(ctx, h3, 0.25f, training, (uint64_t)first * 64); /* (B,64) */
     return mt_logsoftmax(ctx, mt_linear_forward(ctx, &m->fc2, d), 1);      /* (B,10) */
 }
 
@@ -101,8 +106,8 @@ void argmax_rows(const float *x, int rows, int cols, int *pred) {
 }
 
 mt_status mnist_train_step(mnist_model *m, mt_optim *opt, mt_ctx *scratch,
-                           const float *images, const uint8_t *labels, int batch, float *loss,
-                           int *correct) {
+                           const float *images, const uint8_t *labels, int batch,
+                           const tr_shard *sh, float *loss, int *correct) {
     mt_ctx_reset(scratch);
     mt_status s = mt_params_zero_grad(&m->params);
     if (s != MT_OK) return s;
@@ -115,14 +120,15 @@ mt_status mnist_train_step(mnist_model *m, mt_optim *opt, mt_ctx *scratch,
     for (int i = 0; i < batch; i++) onehot[i * MNIST_CLASSES + labels[i]] = 1.0f;
     mt_tensor *x = mt_from_array(scratch, MT_SHAPE(batch, 1, m->h, m->w), images); /* (B,1,h,w) */
     mt_tensor *y = mt_from_array(scratch, MT_SHAPE(batch, MNIST_CLASSES), onehot); /* (B,10) */
-    mt_tensor *out = mnist_model_forward(scratch, m, x, true);                    /* (B,10) */
+    mt_tensor *out = mnist_model_forward_at(scratch, m, x, true, sh ? sh->first : 0); /* (B,10) */
     mt_tensor *l = mt_nll_loss(scratch, out, y);                                  /* (1,) */
-    if ((s = tr_backward_step(scratch, l, opt, loss)) != MT_OK) return s;
+    if (!l) return tr_backward_step(scratch, l, opt, sh, loss, correct);
+    /* the predictions first: a data-parallel step sums the counts with the gradients */
     if ((s = mt_to_host(out, logp)) != MT_OK) return s;
     argmax_rows(logp, batch, MNIST_CLASSES, pred);
     *correct = 0;
     for (int i = 0; i < batch; i++) *correct += pred[i] == labels[i];
-    return MT_OK;
+    return tr_backward_step(scratch, l, opt, sh, loss, correct);
 }
 
 int64_t mnist_evaluate(mnist_model *m, mt_ctx *scratch, const float *images,

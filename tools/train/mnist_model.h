@@ -43,14 +43,19 @@ void mnist_model_free(mnist_model *m);
 
 /* x (B,1,h,w) -> log-probabilities (B,10); dropout only when training. */
 mt_tensor *mnist_model_forward(mt_ctx *ctx, const mnist_model *m, mt_tensor *x, bool training);
+/* The same for rows first.. of a larger batch: dropout keeps what the whole batch's forward keeps
+ * in those rows (a data-parallel shard draws the one-process masks; first 0 is the forward). */
+mt_tensor *mnist_model_forward_at(mt_ctx *ctx, const mnist_model *m, mt_tensor *x, bool training,
+                                  int64_t first);
 
 /* One training step on a batch: resets scratch, zeroes the gradients, forward (dropout on), mean
  * NLL against the one-hot labels, backward, optimizer step. images (B,h,w) and labels (B,) are
  * host arrays, copied into scratch. Writes the batch's mean loss and its count of correct argmax
- * predictions (made before the step). */
+ * predictions (made before the step). With sh (NULL: one process) the images are this rank's
+ * shard and the loss, count and gradients are the whole global batch's (dist.h). */
 mt_status mnist_train_step(mnist_model *m, mt_optim *opt, mt_ctx *scratch,
-                           const float *images, const uint8_t *labels, int batch, float *loss,
-                           int *correct);
+                           const float *images, const uint8_t *labels, int batch,
+                           const tr_shard *sh, float *loss, int *correct);
 
 /* Count of correct predictions over n images (n,h,w) floats in eval mode (no dropout, no
  * history), in chunks of `chunk`; scratch is reset between chunks. Returns -1 on error. */

@@ -30,7 +30,9 @@ bool tr_mkdir_p(const char *path, char *err, size_t errlen) {
 
 bool report_open(tr_report *r, const char *dir, const char *root, const char *task,
                  const char *csv_header, char *err, size_t errlen) {
+    bool quiet = r->quiet;
     memset(r, 0, sizeof *r);
+    if ((r->quiet = quiet)) return true;
     if (dir) {
         snprintf(r->dir, sizeof r->dir, "%s", dir);
     } else {
@@ -66,7 +68,7 @@ static void clear_bar(tr_report *r) {
 
 void report_progress(tr_report *r, int epoch, int64_t done, int64_t total, double seconds) {
     static double last_draw;
-    if (!r->tty || total <= 0) return;
+    if (r->quiet || !r->tty || total <= 0) return;
     double now = tr_now();
     if (done < total && now - last_draw < 0.1) return;
     last_draw = now;
@@ -82,6 +84,7 @@ void report_progress(tr_report *r, int epoch, int64_t done, int64_t total, doubl
 }
 
 void report_epoch(tr_report *r, double loss, double acc) {
+    if (r->quiet) return;
     if (r->epochs == r->cap) {
         int cap = r->cap ? 2 * r->cap : 64;
         double *l = realloc(r->loss, (size_t)cap * sizeof *l);
@@ -136,6 +139,7 @@ static void svg_panel(FILE *f, double x0, double y0, double w, double h, const d
 
 /* title goes into the SVG unescaped: callers pass their own fixed text (task names) */
 bool report_chart(tr_report *r, const char *title, char *err, size_t errlen) {
+    if (r->quiet) return true;
     char path[1100];
     snprintf(path, sizeof path, "%s/chart.svg", r->dir);
     FILE *f = fopen(path, "w");
@@ -152,6 +156,7 @@ bool report_chart(tr_report *r, const char *title, char *err, size_t errlen) {
 }
 
 void report_log(tr_report *r, const char *fmt, ...) {
+    if (r->quiet) return;
     clear_bar(r);
     va_list ap;
     va_start(ap, fmt);

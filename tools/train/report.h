@@ -15,9 +15,11 @@ typedef struct tr_report {
     bool bar_shown;    /* a bar is on the current line and must be cleared before a log line */
     double *loss, *acc; /* per epoch, for chart.svg */
     int epochs, cap;
+    bool quiet; /* a data-parallel rank other than 0: set before report_open; writes nothing */
 } tr_report;
 
-/* Makes the folder (and its parents): `dir`, or <root>/reports/train-<task>-<timestamp> when dir
+/* With r->quiet set (by the caller, before) it makes nothing and every call below does nothing:
+ * only rank 0 of a data-parallel run prints and writes files. Otherwise: makes the folder (and its parents): `dir`, or <root>/reports/train-<task>-<timestamp> when dir
  * is NULL; opens log.txt and curves.csv and writes the CSV header. */
 bool report_open(tr_report *r, const char *dir, const char *root, const char *task,
                  const char *csv_header, char *err, size_t errlen);

@@ -44,6 +44,11 @@ void sentiment_model_free(sentiment_model *m) {
 
 mt_tensor *sentiment_model_forward(mt_ctx *ctx, const sentiment_model *m, mt_tensor *x,
                                    bool training) {
+    return sentiment_model_forward_at(ctx, m, x, training, 0);
+}
+
+mt_tensor *sentiment_model_forward_at(mt_ctx *ctx, const sentiment_model *m, mt_tensor *x,
+                                      bool training, int64_t first) {
     if (!x) return NULL;
     int64_t b = x->shape[0];
     mt_tensor *sum = NULL; /* (B,F,1) */
@@ -54,7 +59,7 @@ mt_tensor *sentiment_model_forward(mt_ctx *ctx, const sentiment_model *m, mt_ten
     }
     mt_tensor *h = mt_view(ctx, sum, MT_SHAPE(b, m->filters));        /* (B,F) */
     mt_tensor *logit = mt_linear_forward(ctx, &m->fc, h);              /* (B,1) */
-    mt_tensor *d = mt_dropout(ctx, logit, m->dropout, training);       /* (B,1) */
+    mt_tensor *d = mt_dropout_at(ctx, logit, m->dropout, training, (uint64_t)first); /* (B,1) */
     mt_tensor *p = mt_sigmoid(ctx, d);                                 /* (B,1) */
     return mt_view(ctx, p, MT_SHAPE(b));                               /* (B,) */
 }
@@ -104,7 +109,7 @@ void sst2_pack(const sst2_set *set, const sst2_vectors *v, const int *idx, int b
     }
 }
 
-static int batch_len(const sst2_set *set, const int *idx, int b) {
+int sst2_batch_len(const sst2_set *set, const int *idx, int b) {
     int len = 1;
     for (int i = 0; i < b; i++)
         if (set->items[idx[i]].ntokens > len) len = set->items[idx[i]].ntokens;
@@ -113,11 +118,11 @@ static int batch_len(const sst2_set *set, const int *idx, int b) {
 
 mt_status sentiment_train_step(sentiment_model *m, mt_optim *opt, mt_ctx *scratch,
                                const sst2_set *set, const sst2_vectors *v, const int *idx, int b,
-                               int len, float *loss, int *correct) {
+                               int len, const tr_shard *sh, float *loss, int *correct) {
     mt_ctx_reset(scratch);
     mt_status s = mt_params_zero_grad(&m->params);
     if (s != MT_OK) return s;
-    if (len <= 0) len = batch_len(set, idx, b);
+    if (len <= 0) len = sst2_batch_len(set, idx, b);
     size_t nx = (size_t)b * v->dims * len;
     float *xh = tr_buf_get(&m->host, (nx + 2 * (size_t)b) * sizeof(float));
     if (!xh) return MT_ERR_OOM;
@@ -125,13 +130,14 @@ mt_status sentiment_train_step(sentiment_model *m, mt_optim *opt, mt_ctx *scratc
     sst2_pack(set, v, idx, b, len, xh, yh);
     mt_tensor *x = mt_from_array(scratch, MT_SHAPE(b, v->dims, len), xh); /* (B,D,L) */
     mt_tensor *y = mt_from_array(scratch, MT_SHAPE(b), yh);               /* (B,) */
-    mt_tensor *p = sentiment_model_forward(scratch, m, x, true);          /* (B,) */
+    mt_tensor *p = sentiment_model_forward_at(scratch, m, x, true, sh ? sh->first : 0); /* (B,) */
     mt_tensor *l = mt_bce_loss(scratch, p, y);                            /* (1,) */
-    if ((s = tr_backward_step(scratch, l, opt, loss)) != MT_OK) return s;
+    if (!l) return tr_backward_step(scratch, l, opt, sh, loss, correct);
+    /* the predictions first: a data-parallel step sums the counts with the gradients */
     if ((s = mt_to_host(p, ph)) != MT_OK) return s;
     *correct = 0;
     for (int i = 0; i < b; i++) *correct += (ph[i] > 0.5f) == (yh[i] == 1.0f);
-    return MT_OK;
+    return tr_backward_step(scratch, l, opt, sh, loss, correct);
 }
 
 int64_t sentiment_evaluate(sentiment_model *m, mt_ctx *scratch, const sst2_set *set,
@@ -143,7 +149,7 @@ int64_t sentiment_evaluate(sentiment_model *m, mt_ctx *scratch, const sst2_set *
     for (int at = 0; at < n; at += chunk) {
         int b = n - at < chunk ? n - at : chunk;
         for (int i = 0; i < b; i++) idx[i] = at + i;
-        int l = len > 0 ? len : batch_len(set, idx, b);
+        int l = len > 0 ? len : sst2_batch_len(set, idx, b);
         mt_ctx_reset(scratch);
         size_t nx = (size_t)b * v->dims * l;
         float *xh = tr_buf_get(&m->host, (nx + 2 * (size_t)b) * sizeof(float));

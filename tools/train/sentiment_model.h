@@ -26,6 +26,12 @@ void sentiment_model_free(sentiment_model *m);
 /* x (B,D,L) -> probabilities (B,) */
 mt_tensor *sentiment_model_forward(mt_ctx *ctx, const sentiment_model *m, mt_tensor *x,
                                    bool training);
+/* The same for rows first.. of a larger batch: dropout keeps what the whole batch's forward keeps
+ * in those rows (a data-parallel shard draws the one-process masks; first 0 is the forward). */
+mt_tensor *sentiment_model_forward_at(mt_ctx *ctx, const sentiment_model *m, mt_tensor *x,
+                                      bool training, int64_t first);
+/* The longest sentence among examples idx[0..b) (at least 1): a batch's padded length. */
+int sst2_batch_len(const sst2_set *set, const int *idx, int b);
 
 /* Word vectors for a set, looked up once on the host (frozen, as MiniTorch): vec[i] holds example
  * i's ntokens x dims floats, token-major. */
@@ -44,10 +50,12 @@ void sst2_pack(const sst2_set *set, const sst2_vectors *v, const int *idx, int b
                float *x, float *y);
 
 /* One training step on examples idx[0..b): pads to `len` (0: the batch's longest sentence).
- * Writes the mean loss and the count of correct predictions (p > 0.5). */
+ * Writes the mean loss and the count of correct predictions (p > 0.5). With sh (NULL: one
+ * process) idx is this rank's shard, len must be the global batch's (padding changes the max
+ * over time), and the loss, count and gradients are the whole global batch's (dist.h). */
 mt_status sentiment_train_step(sentiment_model *m, mt_optim *opt, mt_ctx *scratch,
                                const sst2_set *set, const sst2_vectors *v, const int *idx, int b,
-                               int len, float *loss, int *correct);
+                               int len, const tr_shard *sh, float *loss, int *correct);
 /* Correct predictions over the first n examples of set in eval mode, in chunks; -1 on error.
  * confusion (2x2, rows: true label, columns: predicted; NULL: not wanted) gains the counts. */
 int64_t sentiment_evaluate(sentiment_model *m, mt_ctx *scratch, const sst2_set *set,

@@ -25,6 +25,7 @@ typedef struct train_opts {
     const char *checkpoint_dir; /* --checkpoint: DIR/checkpoint.mtckpt after every epoch */
     bool resume;                /* --resume: continue from the checkpoint in checkpoint_dir */
     const char *eval_file;      /* --eval: score checkpoint_dir's checkpoint on this file */
+    struct tr_dist *dist;       /* data-parallel ranks under mpirun (dist.h); NULL: one process */
 } train_opts;
 
 bool train_mnist(const train_opts *o, char *err, size_t errlen);

@@ -44,6 +44,32 @@ void tr_session_close(tr_session *s) {
     memset(s, 0, sizeof *s);
 }
 
+bool tr_dist_start(const train_opts *o, mt_params *list, char *err, size_t errlen) {
+    /* every rank made (or loaded) the same parameters from the same seed; rank 0's copy makes
+     * sure of it */
+    if (o->dist && !tr_dist_bcast_params(o->dist, list))
+        return tr_err(err, errlen, "%s", o->dist->err);
+    return true;
+}
+
+bool tr_dist_epoch_end(const train_opts *o, mt_params *list, int epoch, char *err,
+                       size_t errlen) {
+    if (!o->dist) return true;
+    char when[48];
+    snprintf(when, sizeof when, "at the end of epoch %d", epoch);
+    if (!tr_dist_check_params(o->dist, list, when))
+        return tr_err(err, errlen, "%s", o->dist->err);
+    return true;
+}
+
+void tr_dist_log_epoch(tr_dist *d, tr_report *rep, int steps, double secs) {
+    if (!d) return;
+    report_log(rep, "# data-parallel: %d ranks, gradient sums %.3f s of the epoch's %.3f s "
+               "(%.1f us per step, %lld bytes summed per step)", d->size, d->sum_secs, secs,
+               steps ? 1e6 * d->sum_secs / steps : 0.0, (long long)d->sum_bytes);
+    d->sum_secs = 0;
+}
+
 void tr_shuffle(int *idx, int n, mt_rng *rng) {
     for (int i = n - 1; i > 0; i--) {
         int j = (int)(mt_rng_next(rng) % (uint64_t)(i + 1));

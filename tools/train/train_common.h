@@ -2,7 +2,9 @@
 #ifndef MT_TRAIN_COMMON_H
 #define MT_TRAIN_COMMON_H
 
+#include "dist.h"
 #include "minitorch.h"
+#include "report.h"
 #include "train.h"
 
 typedef struct tr_session {
@@ -18,6 +20,19 @@ bool tr_session_open(tr_session *s, const train_opts *o, char *err, size_t errle
 bool tr_session_optim(tr_session *s, const train_opts *o, mt_params *list, char *err,
                       size_t errlen);
 void tr_session_close(tr_session *s);
+
+/* Data-parallel runs (o->dist; both do nothing for one process and return true):
+ * tr_dist_start gives every rank rank 0's parameters, after the model is made or resumed;
+ * tr_dist_epoch_end compares the ranks' parameter hashes at the end of epoch `epoch`.
+ * False with the message in err. */
+bool tr_dist_start(const train_opts *o, mt_params *list, char *err, size_t errlen);
+bool tr_dist_epoch_end(const train_opts *o, mt_params *list, int epoch, char *err,
+                       size_t errlen);
+
+/* A data-parallel epoch's line in rank 0's log: the seconds its gradient sums took (waiting for
+ * the slowest rank included) out of secs, per step, and the bytes each step sums; then starts
+ * the next epoch's count. Nothing for one process. */
+void tr_dist_log_epoch(tr_dist *d, tr_report *rep, int steps, double secs);
 
 /* Fisher-Yates over idx[0..n) with rng. */
 void tr_shuffle(int *idx, int n, mt_rng *rng);

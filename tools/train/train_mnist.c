@@ -211,6 +211,9 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
             goto done;
         first = done_epochs + 1;
     }
+    if (!tr_dist_start(o, &model.params, err, errlen)) goto done;
+    bool root = tr_dist_is_root(o->dist);
+    rep.quiet = !root;
     if (!report_open(&rep, o->out_dir, o->root, o->task,
                      "epoch,batches,train_loss,train_acc,valid_correct,valid_total,valid_acc,"
                      "train_seconds,examples_per_second,eval_seconds",
@@ -222,6 +225,9 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
                preset ? "training images 10000..10015" : "the test set", o->backend, o->optimizer,
                (double)o->lr, B, (unsigned long long)o->seed,
                preset ? ", preset minitorch" : "");
+    if (o->dist)
+        report_log(&rep, "# data-parallel: %d ranks, each global batch of %d split into %d shards",
+                   o->dist->size, B, o->dist->size);
     if (o->resume)
         report_log(&rep, "# resumed from %s/%s after epoch %d", o->checkpoint_dir,
                    TR_CHECKPOINT_FILE, first - 1);
@@ -235,19 +241,25 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
             /* MiniTorch skips the batches that would start within BATCH of the end */
             if (preset && ntrain - start <= B) continue;
             int b = (int)(ntrain - start < B ? ntrain - start : B);
-            for (int i = 0; i < b; i++) {
-                int k = order[start + i];
+            /* this rank's shard of the global batch (all of it for one process); an empty
+             * shard steps on a stand-in example and contributes zeros (dist.h) */
+            tr_shard sh = {o->dist, 0, 0, b, false};
+            tr_dist_shard(o->dist, b, &sh.first, &sh.count);
+            sh.empty = sh.count == 0;
+            int nb = sh.empty ? 1 : sh.count;
+            for (int i = 0; i < nb; i++) {
+                int k = order[start + (sh.empty ? 0 : sh.first + i)];
                 memcpy(xbatch + (size_t)i * h * w, xtrain + (size_t)k * h * w,
                        (size_t)h * w * sizeof *xbatch);
                 ybatch[i] = train.labels[k];
             }
             float loss;
             int correct;
-            mt_status st = mnist_train_step(&model, &sess.opt, sess.scratch, xbatch, ybatch, b,
-                                            &loss, &correct);
+            mt_status st = mnist_train_step(&model, &sess.opt, sess.scratch, xbatch, ybatch, nb,
+                                            o->dist ? &sh : NULL, &loss, &correct);
             if (st != MT_OK) {
                 tr_err(err, errlen, "epoch %d batch %lld: %s", epoch, (long long)bnum,
-                       mt_last_error());
+                       tr_step_error(&sh));
                 goto done;
             }
             if (!isfinite(loss)) {
@@ -261,7 +273,7 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
             seen += b;
             batches++;
             report_progress(&rep, epoch, start + b, ntrain, tr_now() - t0 - eval_secs);
-            if (preset && bnum % 5 == 0) {
+            if (preset && bnum % 5 == 0 && root) {
                 double te = tr_now();
                 int64_t vc = mnist_evaluate(&model, sess.scratch, xval, yval, nval, (int)nval);
                 eval_secs += tr_now() - te;
@@ -275,6 +287,9 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
             }
         }
         double train_secs = tr_now() - t0 - eval_secs;
+        if (!tr_dist_epoch_end(o, &model.params, epoch, err, errlen)) goto done;
+        /* only rank 0 reports: the others go on to the next epoch's first collective */
+        if (!root) continue;
         double te = tr_now();
         int64_t vc = mnist_evaluate(&model, sess.scratch, xval, yval, nval, 500);
         eval_secs += tr_now() - te;
@@ -298,6 +313,7 @@ bool train_mnist(const train_opts *o, char *err, size_t errlen) {
                    mean_loss, tacc, (long long)vc, (long long)nval, vacc, train_secs,
                    (double)seen / train_secs, eval_secs);
         report_epoch(&rep, mean_loss, vacc);
+        tr_dist_log_epoch(o->dist, &rep, batches, train_secs);
         if (o->checkpoint_dir && !tr_checkpoint_save(&sess, o, mnist_net_name(net),
                                                      &model.params, epoch, 0, order,
                                                      (int)ntrain, err, errlen))

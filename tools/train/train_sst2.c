@@ -154,6 +154,9 @@ bool train_sst2(const train_opts *o, char *err, size_t errlen) {
             goto done;
         first = done_epochs + 1;
     }
+    if (!tr_dist_start(o, &model.params, err, errlen)) goto done;
+    bool root = tr_dist_is_root(o->dist);
+    rep.quiet = !root;
     if (!report_open(&rep, o->out_dir, o->root, o->task,
                      "epoch,batches,train_loss_sum,train_loss_mean,train_acc,valid_correct,"
                      "valid_total,valid_acc,best_valid_acc,train_seconds,examples_per_second",
@@ -167,6 +170,9 @@ bool train_sst2(const train_opts *o, char *err, size_t errlen) {
                tok ? 100.0 * (double)unk / (double)tok : 0.0, embed_secs, o->backend,
                o->optimizer, (double)o->lr, o->batch, (unsigned long long)o->seed,
                preset ? ", preset minitorch" : "");
+    if (o->dist)
+        report_log(&rep, "# data-parallel: %d ranks, each global batch of %d split into %d shards",
+                   o->dist->size, o->batch, o->dist->size);
     if (o->resume)
         report_log(&rep, "# resumed from %s/%s after epoch %d", o->checkpoint_dir,
                    TR_CHECKPOINT_FILE, first - 1);
@@ -182,10 +188,18 @@ bool train_sst2(const train_opts *o, char *err, size_t errlen) {
             int b = ntrain - start < B ? ntrain - start : B;
             float loss;
             int correct;
-            mt_status st = sentiment_train_step(&model, &sess.opt, sess.scratch, &train, &vtrain,
-                                                order + start, b, pad, &loss, &correct);
+            /* this rank's shard (dist.h), padded to the whole batch's longest sentence: a
+             * shorter padding would change the max over time and so the one-process result */
+            tr_shard sh = {o->dist, 0, 0, b, false};
+            tr_dist_shard(o->dist, b, &sh.first, &sh.count);
+            sh.empty = sh.count == 0;
+            int len = pad > 0 ? pad : sst2_batch_len(&train, order + start, b);
+            mt_status st = sentiment_train_step(
+                &model, &sess.opt, sess.scratch, &train, &vtrain,
+                order + start + (sh.empty ? 0 : sh.first), sh.empty ? 1 : sh.count, len,
+                o->dist ? &sh : NULL, &loss, &correct);
             if (st != MT_OK) {
-                tr_err(err, errlen, "epoch %d batch %d: %s", epoch, batches, mt_last_error());
+                tr_err(err, errlen, "epoch %d batch %d: %s", epoch, batches, tr_step_error(&sh));
                 goto done;
             }
             if (!isfinite(loss)) {
@@ -200,6 +214,9 @@ bool train_sst2(const train_opts *o, char *err, size_t errlen) {
             report_progress(&rep, epoch, start + b, ntrain, tr_now() - t0);
         }
         double secs = tr_now() - t0;
+        if (!tr_dist_epoch_end(o, &model.params, epoch, err, errlen)) goto done;
+        /* only rank 0 reports: the others go on to the next epoch's first collective */
+        if (!root) continue;
         int64_t vc = sentiment_evaluate(&model, sess.scratch, &dev, &vdev, ndev, pad, 100,
                                         NULL);
         if (vc < 0) {
@@ -225,6 +242,7 @@ bool train_sst2(const train_opts *o, char *err, size_t errlen) {
                    loss_sum, loss_sum / batches, tacc, (long long)vc, ndev, vacc, best_acc, secs,
                    (double)seen / secs);
         report_epoch(&rep, loss_sum / batches, vacc);
+        tr_dist_log_epoch(o->dist, &rep, batches, secs);
         if (o->checkpoint_dir && !tr_checkpoint_save(&sess, o, SST2_MODEL, &model.params, epoch,
                                                      best, order, ntrain, err, errlen))
             goto done;

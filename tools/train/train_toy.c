@@ -53,35 +53,60 @@ bool train_toy(const train_opts *o, char *err, size_t errlen) {
             goto done;
         first = done_epochs + 1;
     }
+    if (!tr_dist_start(o, &list, err, errlen)) goto done;
+    bool root = tr_dist_is_root(o->dist);
+    rep.quiet = !root;
     if (!report_open(&rep, o->out_dir, o->root, "toy", "epoch,loss,correct,total,seconds", err,
                      errlen))
         goto done;
     report_log(&rep, "# toy %s: %d points, backend %s, %s lr %g, seed %llu", toy_name(kind), d.n,
                o->backend, o->optimizer, (double)o->lr, (unsigned long long)o->seed);
+    if (o->dist)
+        report_log(&rep, "# data-parallel: %d ranks, the %d points split into %d shards",
+                   o->dist->size, d.n, o->dist->size);
     if (o->resume)
         report_log(&rep, "# resumed from %s/%s after epoch %d", o->checkpoint_dir,
                    TR_CHECKPOINT_FILE, first - 1);
-    float y[TOY_POINTS], p[TOY_POINTS];
-    mt_to_host(d.y, y);
+    float x[TOY_POINTS * 2], y[TOY_POINTS], p[TOY_POINTS];
+    if (mt_to_host(d.x, x) != MT_OK || mt_to_host(d.y, y) != MT_OK) {
+        tr_err(err, errlen, "toy: %s", mt_last_error());
+        goto done;
+    }
+    /* the full batch is every point; a data-parallel rank takes its contiguous shard of them */
+    tr_shard sh = {o->dist, 0, 0, d.n, false};
+    tr_dist_shard(o->dist, d.n, &sh.first, &sh.count);
+    sh.empty = sh.count == 0;
+    int lo = sh.empty ? 0 : sh.first, nb = sh.empty ? 1 : sh.count;
     double t0 = tr_now();
     for (int epoch = first; epoch <= o->epochs; epoch++) {
         mt_ctx_reset(sess.scratch);
         mt_params_zero_grad(&list);
-        mt_tensor *prob = toy_forward(sess.scratch, &net, d.x);
-        mt_tensor *loss = mt_bce_loss(sess.scratch, prob, d.y);
+        mt_tensor *xs = mt_from_array(sess.scratch, MT_SHAPE(nb, 2), x + 2 * lo); /* (nb,2) */
+        mt_tensor *ys = mt_from_array(sess.scratch, MT_SHAPE(nb), y + lo);        /* (nb,) */
+        mt_tensor *prob = toy_forward(sess.scratch, &net, xs);                    /* (nb,) */
+        mt_tensor *loss = mt_bce_loss(sess.scratch, prob, ys);                    /* (1,) */
         float lv = NAN;
-        if (!loss || mt_backward(sess.scratch, loss, NULL) != MT_OK ||
-            mt_optim_step(&sess.opt, sess.scratch) != MT_OK || mt_item(loss, &lv) != MT_OK ||
-            mt_to_host(prob, p) != MT_OK) {
-            tr_err(err, errlen, "epoch %d: %s", epoch, mt_last_error());
+        int correct = 0;
+        mt_status st = prob ? mt_to_host(prob, p) : mt_last_status();
+        for (int i = 0; i < nb && st == MT_OK; i++)
+            correct += (p[i] > 0.5f) == (y[lo + i] == 1.0f);
+        if (st == MT_OK)
+            st = tr_backward_step(sess.scratch, loss, &sess.opt, o->dist ? &sh : NULL, &lv,
+                                  &correct);
+        if (st != MT_OK) {
+            tr_err(err, errlen, "epoch %d: %s", epoch, tr_step_error(&sh));
             goto done;
         }
         if (!isfinite(lv)) {
             tr_err(err, errlen, "epoch %d: the loss is %g; stopping", epoch, (double)lv);
             goto done;
         }
-        int correct = 0;
-        for (int i = 0; i < d.n; i++) correct += (p[i] > 0.5f) == (y[i] == 1.0f);
+        if (o->dist && epoch == o->epochs &&
+            !tr_dist_check_params(o->dist, &list, "at the end of the run")) {
+            tr_err(err, errlen, "%s", o->dist->err);
+            goto done;
+        }
+        if (!root) continue;
         if (epoch % 10 == 0 || epoch == o->epochs) {
             /* MiniTorch logs the summed loss: mean BCE times the points */
             report_log(&rep, "Epoch %d loss %.6f correct %d", epoch, (double)lv * d.n, correct);

@@ -152,10 +152,24 @@ bool tr_read_file(const char *path, uint8_t **data, size_t *len, char *err, size
 #endif
 }
 
-mt_status tr_backward_step(mt_ctx *scratch, mt_tensor *l, mt_optim *opt, float *loss) {
+mt_status tr_backward_step(mt_ctx *scratch, mt_tensor *l, mt_optim *opt, const tr_shard *sh,
+                           float *loss, int *correct) {
     if (!l) return mt_last_status() != MT_OK ? mt_last_status() : MT_ERR_STATE;
     mt_status s;
+    if ((s = mt_item(l, loss)) != MT_OK) return s;
     if ((s = mt_backward(scratch, l, NULL)) != MT_OK) return s;
+    tr_dist *d = sh ? sh->dist : NULL;
+    if (d) {
+        /* this shard's share of the global mean: its mean loss times count / B, so the ranks'
+         * summed gradients are the whole batch's mean-loss gradient; the loss and the count of
+         * correct predictions ride in the same buffer (one collective per step) */
+        float share = sh->empty ? 0.0f : (float)sh->count / (float)sh->global;
+        float extra[2] = {*loss * share, (float)*correct};
+        if (!tr_dist_sum_grads(d, opt->params, share, sh->empty, extra, 2)) return MT_ERR_IO;
+        *loss = extra[0];
+        *correct = (int)extra[1];
+    }
     if ((s = mt_optim_step(opt, scratch)) != MT_OK) return s;
-    return mt_item(l, loss);
+    if (d && !tr_dist_after_step(d, opt->params)) return MT_ERR_IO;
+    return MT_OK;
 }

@@ -4,6 +4,7 @@
 #ifndef MT_TRAIN_UTIL_H
 #define MT_TRAIN_UTIL_H
 
+#include "dist.h"
 #include "minitorch.h"
 
 #include <stdbool.h>
@@ -42,7 +43,11 @@ void tr_buf_free(tr_buf *b);
 double tr_now(void);
 
 /* The end of every model's training step: backward from the loss l (NULL after a failed forward,
- * whose error it returns), one optimizer step, the loss value into *loss. */
-mt_status tr_backward_step(mt_ctx *scratch, mt_tensor *l, mt_optim *opt, float *loss);
+ * whose error it returns), with sh->dist the ranks' gradient sum (dist.h), one optimizer step.
+ * *loss: the batch's mean loss; *correct: in, this process's count of correct predictions; out,
+ * the whole batch's (the ranks' counts summed). With sh->dist a failure is MT_ERR_IO and
+ * tr_step_error(sh) says why. */
+mt_status tr_backward_step(mt_ctx *scratch, mt_tensor *l, mt_optim *opt, const tr_shard *sh,
+                           float *loss, int *correct);
 
 #endif

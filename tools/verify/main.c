@@ -33,6 +33,7 @@ static const char USAGE[] =
     "  --report              also write a markdown report to reports/verify-<timestamp>.md\n"
     "                        (and rebuild the reports/README.md index)\n"
     "  --report-dir DIR      the same, in DIR instead of reports/\n"
+    "  --quick               a smoke test: only the small size classes, at 1 and 3 threads\n"
     "  --list                list the ops and the backends (built and not built), then exit\n"
     "  -h, --help            this text\n"
     "\n"
@@ -188,6 +189,8 @@ int verify_main(int argc, char **argv, verify_run_fn run) {
         } else if (strcmp(a, "--report-dir") == 0) {
             report = true;
             report_dir = value;
+        } else if (strcmp(a, "--quick") == 0) {
+            cfg.quick = true;
         } else if (strcmp(a, "--backend") == 0) {
             if (add_names(a, value, backend_names, &nbackend_names)) return 2;
         } else if (strcmp(a, "--op") == 0) {

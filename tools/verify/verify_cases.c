@@ -35,72 +35,80 @@ static void elementwise_inputs(const vf_op *op, const vf_problem *p, const vf_da
 typedef void (*case_fn)(const vf_op *op, const mt_backend *b, const vf_case *c, const vf_problem *p,
                         vf_outcome *o);
 
-/* The backend against the naive backend (run on contiguous copies, the simplest path it has),
- * then the same call again for the same bits, then the op's own invariants. */
-static void random_case(const vf_op *op, const mt_backend *b, const vf_case *c, const vf_problem *p,
-                        vf_outcome *o) {
+bool vf_against_naive(const vf_op *op, const mt_backend *b, const vf_case *c,
+                      const vf_problem *p, vf_case_run *k, vf_outcome *o) {
     vf_pass(o);
-    vf_data d;
-    int64_t n = vf_numel(p->out_ndim, p->out_shape);
-    float *ref = malloc(sizeof(float) * (size_t)n), *got = malloc(sizeof(float) * (size_t)n);
-    float *again = malloc(sizeof(float) * (size_t)n);
-    double *want = NULL, *scale = NULL;
-    if (!ref || !got || !again || !vf_data_make(c, p, false, &d)) {
+    memset(k, 0, sizeof *k);
+    k->n = vf_numel(p->out_ndim, p->out_shape);
+    k->ref = malloc(sizeof(float) * (size_t)k->n);
+    k->got = malloc(sizeof(float) * (size_t)k->n);
+    k->again = malloc(sizeof(float) * (size_t)k->n);
+    if (!k->ref || !k->got || !k->again || !vf_data_make(c, p, false, &k->d)) {
         vf_failed(o, VF_FAIL_ERROR, "out of memory");
-        free(ref);
-        free(got);
-        free(again);
-        return;
+        return false;
     }
     vf_result r;
-    vf_run_kernel(op, mt_backend_naive(), p, &d, false, ref, &r);
+    vf_run_kernel(op, mt_backend_naive(), p, &k->d, false, k->ref, &r);
     if (r.failure != VF_FAIL_COUNT) {
-        vf_failed(o, r.failure, "%s%s",
-                  b == mt_backend_naive() ? "" : "the naive reference: ", r.msg);
-        goto done;
+        vf_failed(o, r.failure, "%s%s", b == mt_backend_naive() ? "" : "the naive reference: ",
+                  r.msg);
+        return false;
     }
-    vf_run_kernel(op, b, p, &d, true, got, &r);
+    vf_run_kernel(op, b, p, &k->d, true, k->got, &r);
     if (r.failure != VF_FAIL_COUNT) {
         vf_failed(o, r.failure, "%s", r.msg);
-        goto done;
+        return false;
     }
-    want = vf_to_double(ref, n);
-    scale = vf_error_scale(op, p, &d);
+    double *want = vf_to_double(k->ref, k->n), *scale = vf_error_scale(op, p, &k->d);
     vf_cmp cmp;
-    vf_compare(got, want, scale, n, &op->tol, &cmp);
-    o->max_abs = cmp.max_abs;
-    o->max_rel = cmp.max_rel;
-    o->worst = cmp.worst;
+    vf_compare(k->got, want, scale, k->n, &op->tol, &cmp);
+    free(want);
+    free(scale);
+    vf_outcome_take(o, &cmp);
     if (cmp.failure != VF_FAIL_COUNT) {
         char desc[VF_MSG], inputs[160] = "";
         vf_cmp_describe(&cmp, "out", p->out_ndim, p->out_shape, mt_backend_name(b),
                         b == mt_backend_naive() ? "naive on contiguous inputs" : "naive", desc,
                         sizeof desc);
-        elementwise_inputs(op, p, &d, cmp.index, inputs, sizeof inputs);
+        elementwise_inputs(op, p, &k->d, cmp.index, inputs, sizeof inputs);
         vf_failed(o, cmp.failure, "%s%s", desc, inputs);
-        goto done;
+        return false;
     }
-    vf_run_kernel(op, b, p, &d, true, again, &r);
-    if (r.failure != VF_FAIL_COUNT) {
-        vf_failed(o, r.failure, "second run: %s", r.msg);
-        goto done;
-    }
-    for (int64_t i = 0; i < n; i++)
-        if (memcmp(&got[i], &again[i], sizeof(float)) != 0) {
-            vf_failed(o, VF_FAIL_NONDETERMINISTIC,
-                      "element %lld was %.9g on the first run and %.9g on the second", (long long)i,
-                      (double)got[i], (double)again[i]);
-            goto done;
-        }
-    if (op->property && !op->property(p, &d, got, o->msg, sizeof o->msg))
+    if (op->property && !op->property(p, &k->d, k->got, o->msg, sizeof o->msg)) {
         o->failure = VF_FAIL_PROPERTY;
-done:
-    free(ref);
-    free(got);
-    free(again);
-    free(want);
-    free(scale);
-    vf_data_free(&d);
+        return false;
+    }
+    return true;
+}
+
+void vf_case_run_free(vf_case_run *k) {
+    free(k->ref);
+    free(k->got);
+    free(k->again);
+    vf_data_free(&k->d);
+}
+
+/* The backend against the naive backend (run on contiguous copies, the simplest path it has),
+ * the op's own invariants, then the same call again for the same bits. */
+static void random_case(const vf_op *op, const mt_backend *b, const vf_case *c, const vf_problem *p,
+                        vf_outcome *o) {
+    vf_case_run k;
+    if (vf_against_naive(op, b, c, p, &k, o)) {
+        /* the second run at another thread count (cases take turns: 1, 2, 3, 8) */
+        int nth = VF_THREAD_COUNTS[c->seed % VF_NTHREAD_COUNTS];
+        int saved = vf_backend_threaded(b) ? vf_set_threads(nth) : 0;
+        vf_result r;
+        vf_run_kernel(op, b, p, &k.d, true, k.again, &r);
+        if (saved) vf_set_threads(saved);
+        if (r.failure != VF_FAIL_COUNT) vf_failed(o, r.failure, "second run: %s", r.msg);
+        for (int64_t i = 0; i < k.n && o->failure == VF_FAIL_COUNT; i++)
+            if (memcmp(&k.got[i], &k.again[i], sizeof(float)) != 0)
+                vf_failed(o, VF_FAIL_NONDETERMINISTIC,
+                          "element %lld was %.9g on the first run and %.9g on the second%s",
+                          (long long)i, (double)k.got[i], (double)k.again[i],
+                          saved ? " (at another thread count)" : "");
+    }
+    vf_case_run_free(&k);
 }
 
 /* ------------------------------------------------------------------ gradients */
@@ -119,7 +127,7 @@ static bool loss(mt_ctx *probe, const vf_op *op, mt_tensor **leaves, const vf_pr
 }
 
 /* Autodiff on the backend (seeded with r) against central differences of sum(out * r). */
-static void gradient_case(const vf_op *op, const mt_backend *b, const vf_case *c,
+void vf_gradient_case(const vf_op *op, const mt_backend *b, const vf_case *c,
                           const vf_problem *p, vf_outcome *o) {
     vf_pass(o);
     vf_data d;
@@ -330,7 +338,7 @@ void vf_check_cases(vf_session *s, vf_cell *cell, bool gradient) {
                 : cfg->cases > 0     ? 2
                                      : 0;
     if (gradient && !cell->op->grad) return;
-    case_fn fn = gradient ? gradient_case : random_case;
+    case_fn fn = gradient ? vf_gradient_case : random_case;
     for (int k = 0; k < count; k++) {
         vf_case c;
         vf_problem p;
@@ -345,6 +353,7 @@ void vf_check_cases(vf_session *s, vf_cell *cell, bool gradient) {
         s->sum.checks++;
         cell->checks++;
         vf_track(cell, o.max_abs, o.max_rel, o.worst);
+        vf_stats_add(&cell->stats, &o.stats);
         if (o.failure != VF_FAIL_COUNT) {
             /* the first failure, shrunk, says more than a list of its relatives */
             report_case_failure(s, cell, gradient ? "gradient case" : "random case", k, &c, &p, &o,

@@ -40,6 +40,18 @@ void vf_track(vf_cell *cell, double max_abs, double max_rel, double worst) {
     if (worst > cell->worst) cell->worst = worst;
 }
 
+void vf_track_cmp(vf_cell *cell, const vf_cmp *c) {
+    vf_track(cell, c->max_abs, c->max_rel, c->worst);
+    vf_stats_add(&cell->stats, &c->stats);
+}
+
+void vf_outcome_take(vf_outcome *o, const vf_cmp *c) {
+    o->max_abs = c->max_abs;
+    o->max_rel = c->max_rel;
+    o->worst = c->worst;
+    o->stats = c->stats;
+}
+
 double *vf_to_double(const float *f, int64_t n) {
     double *d = malloc(sizeof(double) * (size_t)(n ? n : 1));
     for (int64_t i = 0; d && i < n; i++) d[i] = f[i];
@@ -101,7 +113,10 @@ static void layout_str(const vf_layout *l, int ndim, char *buf, size_t len) {
     char s[MT_SHAPE_STR_LEN];
     snprintf(buf, len, "strides %s offset %lld (%s)", mt_shape_str(ndim, l->strides, s, sizeof s),
              (long long)l->offset,
-             l->kind == VF_L_PERMUTED ? "permuted, padded storage" : "stride-0 broadcast view");
+             l->kind == VF_L_PERMUTED   ? "permuted, padded storage"
+             : l->kind == VF_L_REVERSED ? "dims stored in reverse order"
+             : l->kind == VF_L_CHANNEL  ? "a channel slice of a larger tensor"
+                                        : "stride-0 broadcast view");
 }
 
 static void print_values(vf_session *s, const char *name, const float *v, int64_t n) {
@@ -160,5 +175,7 @@ void vf_check_cell(vf_session *s, vf_cell *cell) {
     }
     vf_check_golden(s, cell);
     vf_check_cases(s, cell, false);
+    if (!cell->failures) vf_check_sizes(s, cell); /* large: after the small ones pass */
     vf_check_cases(s, cell, true);
+    if (!cell->failures) vf_check_graphs(s, cell);
 }

@@ -39,11 +39,20 @@ void vf_compare(const float *got, const double *want, const double *scale, int64
         if (g != w) first(r, VF_FAIL_INF, i, g, w, 0);
     }
     if (r->failure != VF_FAIL_COUNT) return;
+    bool exact = tol->atol == 0 && tol->rtol == 0;
     double d2 = 0, w2 = 0;
     for (int64_t i = 0; i < n; i++) {
         double g = got[i], w = want[i];
+        if (exact && !isnan(w) && signbit(g) != signbit(w) && g == w)
+            first(r, VF_FAIL_VALUE, i, g, w, -1); /* -0 for +0: bound -1 says so */
         if (!isfinite(w)) continue; /* equal NaN / equal infinities, checked above */
         double err = fabs(g - w), s = scale ? scale[i] : 1.0;
+        float wf = fabsf((float)w);
+        double ulp = (double)nextafterf(wf, INFINITY) - (double)wf;
+        r->stats.sum_abs += err;
+        r->stats.sum_rel += w != 0 ? err / fabs(w) : 0;
+        r->stats.count++;
+        if (ulp > 0 && err / ulp > r->stats.max_ulp) r->stats.max_ulp = err / ulp;
         double bound = tol->atol * s + tol->rtol * fabs(w);
         if (err > r->max_abs) r->max_abs = err;
         if (w != 0 && err / fabs(w) > r->max_rel) r->max_rel = err / fabs(w);
@@ -60,6 +69,13 @@ void vf_compare(const float *got, const double *want, const double *scale, int64
         r->failure = VF_FAIL_VALUE;
         r->index = -1;
     }
+}
+
+void vf_stats_add(vf_stats *into, const vf_stats *from) {
+    into->sum_abs += from->sum_abs;
+    into->sum_rel += from->sum_rel;
+    into->count += from->count;
+    if (from->max_ulp > into->max_ulp) into->max_ulp = from->max_ulp;
 }
 
 const char *vf_index_str(int ndim, const int64_t *index, char *buf, size_t len) {
@@ -92,7 +108,12 @@ void vf_cmp_describe(const vf_cmp *r, const char *what, int ndim, const int64_t 
                  r->got, got_name, r->want, want_name, (long long)r->nbad, (long long)n);
         break;
     case VF_FAIL_VALUE:
-        if (r->index >= 0)
+        if (r->index >= 0 && r->bound < 0)
+            snprintf(buf, len,
+                     "%s = %.9g (%s), expected %.9g (%s): the sign of zero differs, and the op is "
+                     "exact (bits are compared); %lld of %lld elements off",
+                     at, r->got, got_name, r->want, want_name, (long long)r->nbad, (long long)n);
+        else if (r->index >= 0)
             snprintf(buf, len,
                      "%s = %.9g (%s), expected %.9g (%s): |diff| %.3g > bound %.3g; %lld of "
                      "%lld elements off; max abs err %.3g, max rel err %.3g, normalized squared "

@@ -19,6 +19,7 @@ static const char *const RANGE_NAMES[VF_R_COUNT] = {
     "uniform [0.5, 2)",
     "uniform [95, 105)",
     "[-1, 1) with 0, -0, +-inf, NaN",
+    "uniform [-1000, 1000)",
 };
 
 const char *vf_range_name(vf_range r) {
@@ -49,6 +50,7 @@ void vf_fill_values(vf_range r, mt_rng *rng, float *dst, int64_t n) {
         case VF_R_AWAY0: v = sign(rng) * uniform(rng, 0.5, 2); break;
         case VF_R_HALF2: v = uniform(rng, 0.5, 2); break;
         case VF_R_SHIFTED: v = uniform(rng, 95, 105); break;
+        case VF_R_HUGE: v = uniform(rng, -1000, 1000); break;
         case VF_R_SPECIAL:
             if (mt_rng_next(rng) % 8 == 0) {
                 dst[i] = specials[mt_rng_next(rng) % 5];
@@ -112,6 +114,20 @@ void vf_layout_make(vf_layout_kind kind, int ndim, const int64_t *shape, mt_rng 
             memcpy(l->strides, compact, sizeof(int64_t) * (size_t)ndim);
         }
         l->offset = (int64_t)(mt_rng_next(rng) % 3);
+    } else if (kind == VF_L_REVERSED) {
+        int64_t running = 1;
+        for (int d = 0; d < ndim; d++) {
+            l->strides[d] = running;
+            running *= shape[d];
+        }
+    } else if (kind == VF_L_CHANNEL) {
+        /* x[:, c0:c0+C] of (B, C + extra, ...): 1-3 channels before, 0-2 after */
+        contiguous(ndim, shape, l);
+        int64_t plane = 1;
+        for (int d = 2; d < ndim; d++) plane *= shape[d];
+        int64_t before = 1 + (int64_t)(mt_rng_next(rng) % 3), after = (int64_t)(mt_rng_next(rng) % 3);
+        if (ndim >= 2) l->strides[0] = (shape[1] + before + after) * plane;
+        l->offset = before * plane;
     } else {
         contiguous(ndim, shape, l);
     }

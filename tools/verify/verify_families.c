@@ -434,8 +434,10 @@ bool vf_draw_case(const vf_op *op, uint64_t seed, bool for_gradient, vf_case *c,
         op->family->draw(c, &rng);
         c->range = pick_range(for_gradient ? op->grad_ranges : op->ranges, &rng);
         /* gradient leaves are perturbed one element at a time: no stride-0 (shared) storage */
-        for (int i = 0; i < VF_MAX_IN; i++)
-            c->layout[i] = randint(&rng, for_gradient ? VF_L_EXPANDED : VF_L_COUNT);
+        for (int i = 0; i < VF_MAX_IN; i++) {
+            c->layout[i] = randint(&rng, for_gradient ? VF_L_COUNT - 1 : VF_L_COUNT);
+            if (for_gradient && c->layout[i] == VF_L_EXPANDED) c->layout[i] = VF_L_CHANNEL;
+        }
         c->layout[VF_MAX_IN] = op->family->any_out_layout && !for_gradient && one_in(&rng, 3)
                                    ? VF_L_PERMUTED
                                    : VF_L_CONTIGUOUS;

@@ -232,7 +232,7 @@ static void golden_case(vf_session *s, vf_cell *cell, const vf_golden *g) {
             vf_failed(&o, r.failure, "%s", r.msg);
         } else {
             vf_compare(got, want, scale, n, &op->tol, &c);
-            vf_track(cell, c.max_abs, c.max_rel, c.worst);
+            vf_track_cmp(cell, &c);
             if (c.failure != VF_FAIL_COUNT) {
                 char desc[VF_MSG];
                 vf_cmp_describe(&c, "out", p.out_ndim, p.out_shape, mt_backend_name(cell->b),
@@ -259,7 +259,12 @@ static void golden_case(vf_session *s, vf_cell *cell, const vf_golden *g) {
 
 void vf_check_golden(vf_session *s, vf_cell *cell) {
     const vf_op *op = cell->op;
-    if (!op->golden_op) return;
+    if (!op->golden_op) { /* a new op's entry cannot leave the reference unpinned */
+        vf_cell_fail(s, cell, VF_FAIL_GOLDEN_FILE, "(the op's table entry names no golden files)");
+        vf_emit(s, "  HINT: add its cases to golden/gen.py and name them in TABLE "
+                   "(tools/verify/verify_ops.c)\n");
+        return;
+    }
     int found = 0, skipped = 0;
     for (int i = 0; i < s->golden.count; i++)
         if (strcmp(s->golden.cases[i].op, op->golden_op) == 0) {

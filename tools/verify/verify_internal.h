@@ -22,6 +22,7 @@ typedef enum vf_range {
     VF_R_HALF2,   /* [0.5, 2): log without the pole */
     VF_R_SHIFTED, /* [95, 105): softmax needs its max shift */
     VF_R_SPECIAL, /* [-1, 1) with 0, -0, +-inf and NaN sprinkled in */
+    VF_R_HUGE,    /* [-1000, 1000): exp overflows anywhere a max shift is missing */
     VF_R_COUNT
 } vf_range;
 #define VF_BIT(r) (1u << (r))
@@ -32,6 +33,9 @@ typedef enum vf_layout_kind {
     VF_L_CONTIGUOUS,
     VF_L_PERMUTED, /* dims stored in another order, padded rows, an offset, odd size-1 strides */
     VF_L_EXPANDED, /* one dim of size > 1 has stride 0 (a broadcast view); inputs only */
+    VF_L_REVERSED, /* dims stored in reverse order (a transpose), no padding */
+    VF_L_CHANNEL,  /* a slice of dim 1 (channels) of a larger tensor: each plane (the dims after
+                    * it) contiguous, dim 0 strided past the channels left out, an offset */
     VF_L_COUNT
 } vf_layout_kind;
 
@@ -125,7 +129,7 @@ struct vf_op {
     vf_tol tol;
     /* Golden files: op name in the file, the arrays that feed src[0..] and the expected output.
      * Backward kernels reuse their forward op's files (e.g. relu_back: relu's in0, r -> grad0). */
-    const char *golden_op; /* NULL: no golden files (dropout: its mask is the engine's own hash) */
+    const char *golden_op; /* NULL: none, which fails the op (every op needs golden files) */
     const char *golden_in[VF_MAX_IN];
     const char *golden_out;
     vf_grad_fn grad; /* NULL: no gradient check */
@@ -198,6 +202,13 @@ mt_tensor *vf_tensor_on(mt_ctx *ctx, const mt_backend *b, int ndim, const int64_
 #define VF_UNWRITTEN_BITS 0x7fc0f00du
 
 /* ------------------------------------------------------------------ comparison */
+/* Error statistics of the finite elements compared so far (for the report: drift shows before
+ * it fails). ulps: |got - want| in units of the last place of want rounded to float32. */
+typedef struct vf_stats {
+    double sum_abs, sum_rel, max_ulp;
+    int64_t count;
+} vf_stats;
+void vf_stats_add(vf_stats *into, const vf_stats *from);
 typedef struct vf_cmp {
     vf_failure failure; /* VF_FAIL_COUNT: within tolerance */
     int64_t index;      /* first offending element */
@@ -205,10 +216,12 @@ typedef struct vf_cmp {
     int64_t nbad;
     double max_abs, max_rel, nse;
     double worst; /* largest |got - want| / bound: how much of the tolerance was used */
+    vf_stats stats;
 } vf_cmp;
 
 /* NaN first, then infinities (with sign), then |got - want| <= atol * scale + rtol * |want| per
- * element and the normalized squared error over all of them. scale may be NULL (1). */
+ * element and the normalized squared error over all of them. scale may be NULL (1). An exact
+ * tolerance (atol = rtol = 0) compares bits, NaN payloads aside: -0 is not +0. */
 void vf_compare(const float *got, const double *want, const double *scale, int64_t n,
                 const vf_tol *tol, vf_cmp *r);
 /* "out[0, 2] = 1.5 (openmp), expected 1.25 (naive): ..."; what names the array ("out"). */
@@ -277,10 +290,30 @@ typedef struct vf_cell {
     bool unsupported;
     double max_abs, max_rel; /* worst errors of the checks that compare against a reference */
     double worst;            /* largest share of the tolerance used (1 = at the bound) */
+    vf_stats stats;          /* means and ulps of the same comparisons */
 } vf_cell;
 
 /* Golden files, random cases against naive, gradients (verify_checks.c). */
 void vf_check_cell(vf_session *s, vf_cell *cell);
+
+/* A case on one side of a threshold of the fast backends (verify_sizes.c): sizes, choices and
+ * layouts set; seed and range are the runner's. */
+typedef struct vf_size_class {
+    const char *why;
+    vf_case c;
+} vf_size_class;
+#define VF_MAX_SIZE_CLASSES 40
+int vf_size_classes(const vf_op *op, vf_size_class *out, int max);
+/* Every size class at every thread count (verify_size_check.c). */
+void vf_check_sizes(vf_session *s, vf_cell *cell);
+/* Graphs that reuse values and chain ops, against central differences (verify_graphs.c). */
+void vf_check_graphs(vf_session *s, vf_cell *cell);
+/* The thread counts every op runs at on a CPU backend (all must give the same bits). */
+#define VF_NTHREAD_COUNTS 4
+extern const int VF_THREAD_COUNTS[VF_NTHREAD_COUNTS];
+/* Sets the OpenMP thread count; returns the previous one (1 without OpenMP). */
+int vf_set_threads(int n);
+bool vf_backend_threaded(const mt_backend *b);
 void vf_check_golden(vf_session *s, vf_cell *cell);               /* verify_golden_check.c */
 void vf_check_cases(vf_session *s, vf_cell *cell, bool gradient); /* verify_cases.c */
 
@@ -289,6 +322,7 @@ typedef struct vf_outcome {
     vf_failure failure; /* VF_FAIL_COUNT: passed */
     char msg[VF_MSG];
     double max_abs, max_rel, worst;
+    vf_stats stats;
 } vf_outcome;
 void vf_pass(vf_outcome *o);
 void vf_failed(vf_outcome *o, vf_failure kind, const char *fmt, ...) MT_PRINTF(3, 4);
@@ -296,6 +330,9 @@ void vf_failed(vf_outcome *o, vf_failure kind, const char *fmt, ...) MT_PRINTF(3
 void vf_cell_fail(vf_session *s, vf_cell *cell, vf_failure kind, const char *fmt, ...)
     MT_PRINTF(4, 5);
 void vf_track(vf_cell *cell, double max_abs, double max_rel, double worst);
+/* vf_track with a whole comparison's numbers, statistics included. */
+void vf_track_cmp(vf_cell *cell, const vf_cmp *c);
+void vf_outcome_take(vf_outcome *o, const vf_cmp *c);
 double *vf_to_double(const float *f, int64_t n);
 /* The error scale of op->tol for these inputs (malloc'd; NULL: 1 everywhere). */
 double *vf_error_scale(const vf_op *op, const vf_problem *p, const vf_data *d);
@@ -304,5 +341,23 @@ bool vf_leaf_grad(const mt_tensor *leaf, float *dst);
 /* Prints a case: shapes, layouts, params, values (all of them when the case is small). */
 void vf_print_case(vf_session *s, const vf_op *op, const vf_case *c, const vf_problem *p,
                    bool gradient);
+
+/* One kernel call of a case, the backend against naive (verify_cases.c): the case's data,
+ * naive's output on contiguous copies (ref), the backend's on the case's layouts (got), and room
+ * for another run (again). */
+typedef struct vf_case_run {
+    vf_data d;
+    float *ref, *got, *again;
+    int64_t n;
+} vf_case_run;
+/* Fills k (free it with vf_case_run_free whatever the result), compares got with ref within
+ * op's tolerance (statistics into o) and checks op's invariant; false with o failed. */
+bool vf_against_naive(const vf_op *op, const mt_backend *b, const vf_case *c,
+                      const vf_problem *p, vf_case_run *k, vf_outcome *o);
+void vf_case_run_free(vf_case_run *k);
+
+/* One gradient case: autodiff of op->grad on b against central differences (verify_cases.c). */
+void vf_gradient_case(const vf_op *op, const mt_backend *b, const vf_case *c, const vf_problem *p,
+                      vf_outcome *o);
 
 #endif

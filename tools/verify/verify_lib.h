@@ -43,6 +43,8 @@ typedef struct vf_config {
     uint64_t seed;  /* master seed; random case k uses vf_case_seed(seed, k) */
     int cases;      /* random cases per op and backend */
     int grad_cases; /* gradient cases per op and backend; < 0: cases / 8, at least 2 */
+    /* a smoke test: only the size classes up to a small work, at 1 and 3 threads */
+    bool quick;
     const char *golden_dir;
     bool golden_dir_given;    /* --golden-dir was given: reproduce lines repeat it */
     FILE *out;                /* failures, notes and the summary table; NULL: stdout */

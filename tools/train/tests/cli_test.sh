@@ -38,6 +38,9 @@ expect 2 "--model \"resnet\": expected minitorch or lenet" -- mnist --model resn
 expect 2 "--model is for mnist and fashion-mnist" -- sst2 --model lenet
 expect 2 "no backend named 'gpu9'" -- mnist --backend gpu9
 expect 0 "usage: ./train" -- --help
+# the data-parallel flags need mpirun (and say so without it)
+expect 2 "--mpi-timeout is for runs under mpirun" -- toy --mpi-timeout 5
+expect 2 "--mpi-check is for runs under mpirun" -- toy --mpi-check 10
 expect 2 "--resume needs --checkpoint" -- toy --resume
 expect 2 "--eval needs --checkpoint" -- mnist --eval x-images-idx3-ubyte
 expect 2 "--eval is for mnist" -- toy --eval f --checkpoint d

@@ -75,7 +75,7 @@ static void train_images(mnist_net net, uint64_t seed, int steps, run_result *re
         float loss = NAN;
         int correct;
         failures += mnist_train_step(&m, &opt, scratch, xtrain + (size_t)s * B * H * W,
-                                     ytrain + (size_t)s * B, B, &loss, &correct) != MT_OK;
+                                     ytrain + (size_t)s * B, B, NULL, &loss, &correct) != MT_OK;
         if (s < 40) res->losses[s] = loss;
         if (s < 20) first += loss;
         if (s >= steps - 20) last += loss;
@@ -158,7 +158,7 @@ static void test_sentiment_network(void) {
             float loss = NAN;
             int correct;
             failures += sentiment_train_step(&m, &opt, scratch, &train, &vtrain, idx + s * B, B,
-                                             0, &loss, &correct) != MT_OK;
+                                             0, NULL, &loss, &correct) != MT_OK;
             if (e == 0 && s < 20) first += loss;
             if (e == EPOCHS - 1 && s >= steps - 20) last += loss;
         }

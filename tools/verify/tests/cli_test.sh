@@ -85,6 +85,8 @@ else
   echo "FAIL: $n report(s) written, $m indexed: $(ls "$tmp/r")"
   fails=$((fails + 1))
 fi
+expect 0 "verify: PASS" --op sum,conv2d --quick --cases 2 --backend naive
+expect 2 "--quick takes no value" --quick=1
 
 # the launcher: forwards arguments to the build it finds, or says how to build
 out="$(MT_BUILD_DIR="$(dirname "$(dirname "$exe")")" "$root/verify" --help 2>&1)"

@@ -10,6 +10,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(_OPENMP)
+#include <omp.h>
+#else
+static int omp_get_max_threads(void) { return 1; }
+#endif
 
 /* ------------------------------------------------------------------ planted kernels */
 /* A loop over out's elements calling f(a, b) with numpy broadcasting, as the naive zip does. */
@@ -135,6 +140,138 @@ static mt_status conv1d_off_by_one(const mt_kernel_args *args) {
     return MT_OK;
 }
 
+/* ------------------------------------------------------------------ bugs only the size classes,
+ * thread counts, value ranges, layouts, graphs and bit comparisons of issue #16 catch */
+/* A one-input kernel's element i: a's value at output ordinal i (a broadcast to out). */
+static float in_at(const mt_tensor *a, const mt_tensor *out, int64_t i) {
+    int64_t index[MT_MAX_DIMS];
+    mt_ordinal_to_index(i, out->ndim, out->shape, index);
+    return a->storage->data[mt_broadcast_position(a, out->ndim, index)];
+}
+static float *out_at(mt_tensor *out, int64_t i) {
+    int64_t index[MT_MAX_DIMS];
+    mt_ordinal_to_index(i, out->ndim, out->shape, index);
+    return &out->storage->data[out->offset + mt_index_to_position(out->ndim, index, out->strides)];
+}
+
+/* The sum of one output's L inputs from x at stride sk, in blocks of 4096 (as openmp's), where
+ * every block after the first starts one element late: right for any L up to a block. */
+#define PLANTED_BLOCK 4096
+static mt_status sum_block_off_by_one(const mt_kernel_args *args) {
+    mt_tensor *out = args->out;
+    const mt_tensor *a = args->src[0];
+    int dim = args->params.dim;
+    int64_t index[MT_MAX_DIMS], L = a->shape[dim];
+    for (int64_t i = 0; i < mt_numel(out); i++) {
+        mt_ordinal_to_index(i, out->ndim, out->shape, index);
+        const float *x = a->storage->data + a->offset +
+                         mt_index_to_position(a->ndim, index, a->strides);
+        double acc = 0;
+        for (int64_t k0 = 0; k0 < L; k0 += PLANTED_BLOCK)
+            for (int64_t k = k0 + (k0 > 0); k < L && k < k0 + PLANTED_BLOCK; k++) /* BUG */
+                acc += x[k * a->strides[dim]];
+        *out_at(out, i) = (float)acc;
+    }
+    return MT_OK;
+}
+
+/* A sum whose long rows are cut into one float partial sum per thread: within every tolerance,
+ * but its bits follow the thread count (the openmp promise is the same bits at any count). */
+static mt_status sum_per_thread(const mt_kernel_args *args) {
+    mt_tensor *out = args->out;
+    const mt_tensor *a = args->src[0];
+    int dim = args->params.dim;
+    int64_t index[MT_MAX_DIMS], L = a->shape[dim], parts = L >= 1024 ? omp_get_max_threads() : 1;
+    for (int64_t i = 0; i < mt_numel(out); i++) {
+        mt_ordinal_to_index(i, out->ndim, out->shape, index);
+        const float *x = a->storage->data + a->offset +
+                         mt_index_to_position(a->ndim, index, a->strides);
+        float total = 0.0f;
+        for (int64_t p = 0; p < parts; p++) {
+            float part = 0.0f;
+            for (int64_t k = L * p / parts; k < L * (p + 1) / parts; k++)
+                part += x[k * a->strides[dim]];
+            total += part;
+        }
+        *out_at(out, i) = total;
+    }
+    return MT_OK;
+}
+
+/* softmax where rows are strided (the tiled form) without the max shift, in double: exact to
+ * ~1e-300, so only inputs past 709 overflow it. */
+static mt_status softmax_tiled_no_shift(const mt_kernel_args *args) {
+    const mt_tensor *a = args->src[0];
+    int dim = args->params.dim;
+    if (dim == a->ndim - 1) return mt_naive_backend.kernels[MT_OP_SOFTMAX](args);
+    mt_tensor *out = args->out;
+    int64_t L = a->shape[dim], sk = a->strides[dim], so = out->strides[dim];
+    int64_t index[MT_MAX_DIMS];
+    for (int64_t i = 0; i < mt_numel(out); i++) {
+        mt_ordinal_to_index(i, out->ndim, out->shape, index);
+        if (index[dim] != 0) continue; /* one row per first element */
+        const float *x = a->storage->data + a->offset +
+                         mt_index_to_position(a->ndim, index, a->strides);
+        float *o = out_at(out, i);
+        double s = 0;
+        for (int64_t k = 0; k < L; k++) s += exp((double)x[k * sk]);
+        for (int64_t k = 0; k < L; k++) o[k * so] = (float)(exp((double)x[k * sk]) / s);
+    }
+    return MT_OK;
+}
+
+/* A conv2d fast path for inputs whose planes are contiguous (and not a broadcast view) that takes
+ * the batch stride from the shape (C H W): right for a whole tensor, wrong for a channel slice
+ * x[:, c0:c1]. */
+static mt_status conv2d_dense_batch(const mt_kernel_args *args) {
+    const mt_tensor *in = args->src[0]; /* (B, Cin, H, W) */
+    mt_kernel_args copy = *args;
+    mt_tensor view = *in;
+    if (in->strides[3] == 1 && in->strides[2] == in->shape[3] &&
+        in->strides[1] == in->shape[2] * in->shape[3] && in->strides[0] > 0) /* not a broadcast */
+        view.strides[0] = in->shape[1] * in->strides[1]; /* BUG: a slice's is larger */
+    copy.src[0] = &view;
+    return mt_naive_backend.kernels[MT_OP_CONV2D](&copy);
+}
+
+/* A squaring fast path for x * x (both operands the same tensor) that walks storage as if x
+ * were contiguous: only a graph that multiplies a strided tensor by itself calls it. */
+static float mul_f(float x, float y) { return x * y; }
+static mt_status mul_square_contiguous(const mt_kernel_args *args) {
+    const mt_tensor *a = args->src[0];
+    if (a != args->src[1]) {
+        zip_loop(args, mul_f);
+        return MT_OK;
+    }
+    for (int64_t i = 0; i < mt_numel(args->out); i++) {
+        float x = a->storage->data[a->offset + i]; /* BUG: ignores a's strides */
+        *out_at(args->out, i) = x * x;
+    }
+    return MT_OK;
+}
+
+/* relu as x >= 0 ? x : 0: the right numbers, but -0 for x = -0 (relu is exact: +0). */
+static mt_status relu_negative_zero(const mt_kernel_args *args) {
+    for (int64_t i = 0; i < mt_numel(args->out); i++) {
+        float x = in_at(args->src[0], args->out, i);
+        *out_at(args->out, i) = x >= 0 ? x : 0.0f; /* BUG: >= lets -0 through */
+    }
+    return MT_OK;
+}
+
+/* exp whose vector tail (the last n % 16 elements of each inner run) takes another formula,
+ * within 2 ulp of the body's: values that move between body and tail change bits. */
+static mt_status exp_other_tail(const mt_kernel_args *args) {
+    mt_tensor *out = args->out;
+    int64_t run = out->ndim ? out->shape[out->ndim - 1] : 1, body = run - run % 16;
+    for (int64_t i = 0; i < mt_numel(out); i++) {
+        float x = in_at(args->src[0], out, i);
+        *out_at(out, i) = i % run < body ? (float)exp((double)x)
+                                         : exp2f(x * 1.44269504f); /* BUG: not the body's */
+    }
+    return MT_OK;
+}
+
 /* ------------------------------------------------------------------ running the verifier */
 static mt_backend planted(const char *name, mt_op op, mt_kernel_fn kernel) {
     mt_backend b = mt_naive_backend;
@@ -180,7 +317,10 @@ static void expect_caught(const char *bug, const mt_backend *b, const char *op, 
     int failed_before = check_failed;
     run(b, op, grad_cases, &r);
     CHECK(r.status == 1, "%s: the verifier returned %d, expected 1 (failure)", bug, r.status);
-    CHECK(r.sum.failures[kind] > 0, "%s: no '%s' failure reported", bug, vf_failure_name(kind));
+    /* wrong numbers may first show as a NaN or an infinity where the reference has a number */
+    int seen = r.sum.failures[kind];
+    if (kind == VF_FAIL_VALUE) seen += r.sum.failures[VF_FAIL_NAN] + r.sum.failures[VF_FAIL_INF];
+    CHECK(seen > 0, "%s: no '%s' failure reported", bug, vf_failure_name(kind));
     CHECK(r.sum.failed_cells == 1, "%s: %d failed cells, expected 1", bug, r.sum.failed_cells);
     CHECK(strstr(r.log, "verify: FAIL") != NULL, "%s: no FAIL summary line", bug);
     char repro[128];
@@ -191,7 +331,8 @@ static void expect_caught(const char *bug, const mt_backend *b, const char *op, 
 }
 
 static void test_unchanged_copy_passes(void) {
-    static const char *const ops[] = {"add", "inv", "sigmoid", "neg", "sum", "mul", "exp"};
+    static const char *const ops[] = {"add",  "inv",     "sigmoid", "neg",  "sum",
+                                      "mul",  "exp",     "relu",    "softmax", "conv2d"};
     mt_backend copy = planted("naive-copy", MT_OP_COUNT, NULL);
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         static result r;
@@ -259,6 +400,49 @@ static void test_shrinks(void) {
 }
 
 /* A golden file that is corrupt or missing is a failure, never a silent pass. */
+/* Each bug below passes every check the verifier had before issue #16 (this file's tests run
+ * against that verifier: none of these is caught) and is caught by one of the new ones. */
+static void test_block_boundary(void) {
+    mt_backend b = planted("planted-block", MT_OP_SUM, sum_block_off_by_one);
+    expect_caught("a reduction block boundary off by one (size classes)", &b, "sum", VF_FAIL_VALUE,
+                  0);
+}
+
+static void test_thread_count(void) {
+    mt_backend b = planted("planted-threads", MT_OP_SUM, sum_per_thread);
+    b.kind = MT_BACKEND_CPU; /* a CPU backend promises the same bits at any thread count */
+    expect_caught("bits that follow the thread count", &b, "sum", VF_FAIL_NONDETERMINISTIC, 0);
+}
+
+static void test_missing_max_shift(void) {
+    mt_backend b = planted("planted-shift", MT_OP_SOFTMAX, softmax_tiled_no_shift);
+    expect_caught("softmax's tiled form without the max shift (+-1000)", &b, "softmax",
+                  VF_FAIL_NAN, 0);
+}
+
+static void test_channel_slice(void) {
+    mt_backend b = planted("planted-slice", MT_OP_CONV2D, conv2d_dense_batch);
+    expect_caught("conv2d's batch stride from the shape (a channel slice)", &b, "conv2d",
+                  VF_FAIL_VALUE, 0);
+}
+
+static void test_square_in_a_graph(void) {
+    mt_backend b = planted("planted-square", MT_OP_MUL, mul_square_contiguous);
+    expect_caught("x * x ignoring strides (a graph reusing a value)", &b, "mul", VF_FAIL_GRADIENT,
+                  -1);
+}
+
+static void test_negative_zero(void) {
+    mt_backend b = planted("planted-zero", MT_OP_RELU, relu_negative_zero);
+    expect_caught("relu giving -0 (bits compared)", &b, "relu", VF_FAIL_VALUE, 0);
+}
+
+static void test_body_tail_bits(void) {
+    mt_backend b = planted("planted-tail", MT_OP_EXP, exp_other_tail);
+    expect_caught("exp's tail off the body's bits (shifted values)", &b, "exp",
+                  VF_FAIL_NONDETERMINISTIC, 0);
+}
+
 static void test_golden_dir_missing(void) {
     vf_config cfg;
     vf_config_init(&cfg, "/nonexistent/golden");
@@ -287,6 +471,13 @@ int main(void) {
     test_missing_kernel();
     test_conv_off_by_one();
     test_shrinks();
+    test_block_boundary();
+    test_thread_count();
+    test_missing_max_shift();
+    test_channel_slice();
+    test_square_in_a_graph();
+    test_negative_zero();
+    test_body_tail_bits();
     test_golden_dir_missing();
     return check_summary("test_planted_bugs");
 }

@@ -62,7 +62,7 @@ mt_tensor *mt_apply_zip(mt_ctx *ctx, mt_op op, const mt_tensor *a, const mt_tens
 
 mt_tensor *mt_apply_reduce(mt_ctx *ctx, mt_op op, const mt_tensor *a, int dim) {
     if (!a) return mt_null_arg(mt_op_name(op), "input tensor");
-    if (mt_check_dim(a, &dim) != MT_OK) return NULL;
+    if (mt_check_dim_for(mt_op_name(op), a, &dim) != MT_OK) return NULL;
     int64_t shape[MT_MAX_DIMS];
     memcpy(shape, a->shape, sizeof shape);
     shape[dim] = 1;

@@ -143,7 +143,7 @@ mt_tensor *mt_sum_all(mt_ctx *ctx, mt_tensor *a) {
 
 mt_tensor *mt_mean(mt_ctx *ctx, mt_tensor *a, int dim) {
     if (!a) return mt_null_arg("mean", "input");
-    if (mt_check_dim(a, &dim) != MT_OK) return NULL;
+    if (mt_check_dim_for("mean", a, &dim) != MT_OK) return NULL;
     return mt_mul_scalar(ctx, mt_sum(ctx, a, dim), 1.0f / (float)a->shape[dim]);
 }
 
@@ -152,8 +152,17 @@ mt_tensor *mt_mean_all(mt_ctx *ctx, mt_tensor *a) {
     return mt_mul_scalar(ctx, mt_sum_all(ctx, a), 1.0f / (float)mt_numel(a));
 }
 
+/* prod has no gradient (as MiniTorch's All). Its output still records where it came from, so a
+ * backward through it says that, not that no input had requires_grad set. */
+static mt_status prod_backward(mt_ctx *ctx, const mt_node *n, mt_tensor *g, mt_tensor **grads) {
+    (void)ctx, (void)n, (void)g, (void)grads;
+    return mt_fail(MT_ERR_UNSUPPORTED, "backward: prod has no gradient (as MiniTorch's All); "
+                                       "compute the loss without it, or under mt_no_grad");
+}
+static const mt_function PROD_FN = {"prod", prod_backward};
+
 mt_tensor *mt_prod(mt_ctx *ctx, mt_tensor *a, int dim) {
-    return mt_apply_reduce(ctx, MT_OP_PROD, a, dim);
+    return mt_record(ctx, mt_apply_reduce(ctx, MT_OP_PROD, a, dim), &PROD_FN, &a, 1, NULL);
 }
 
 /* ------------------------------------------------------------------ views */

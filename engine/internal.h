@@ -95,8 +95,6 @@ mt_status mt_check_live(const char *opname, const mt_tensor *t);
 mt_tensor *mt_scalar_on(mt_ctx *ctx, const mt_backend *b, float value);
 /* A header sharing a's storage (shape/strides copied), owned by ctx. */
 mt_tensor *mt_tensor_alias(mt_ctx *ctx, const mt_tensor *a);
-/* Checks 0 <= dim < ndim after wrapping a negative dim; writes the wrapped value. */
-mt_status mt_check_dim(const mt_tensor *t, int *dim);
 /* Both tensors on one backend, else an error naming both. */
 mt_status mt_check_same_backend(const char *opname, const mt_tensor *a, const mt_tensor *b);
 /* A view of a with the given shape: must broadcast to it (stride 0 on expanded dims). */
@@ -151,7 +149,7 @@ mt_tensor *mt_apply_matmul(mt_ctx *ctx, const mt_tensor *a, const mt_tensor *b);
 /* Ops whose output has a's shape and whose kernel reads whole rows along params.dim (argmax,
  * softmax, logsoftmax). dim may be negative; errors name the op. */
 mt_tensor *mt_apply_along_dim(mt_ctx *ctx, mt_op op, const mt_tensor *a, int dim);
-/* mt_check_dim with the op's name and the tensor's shape in the message. */
+/* Normalises a (possibly negative) dim of t; MT_ERR_ARG naming the op and t's shape otherwise. */
 mt_status mt_check_dim_for(const char *opname, const mt_tensor *t, int *dim);
 /* out (existing, any layout) <- elementwise op of a (and b), broadcast to out's shape. */
 mt_status mt_apply_map_into(mt_tensor *out, mt_op op, const mt_tensor *a);

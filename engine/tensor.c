@@ -201,15 +201,6 @@ mt_tensor *mt_tensor_alias(mt_ctx *ctx, const mt_tensor *a) {
     return t;
 }
 
-mt_status mt_check_dim(const mt_tensor *t, int *dim) {
-    int d = *dim < 0 ? *dim + t->ndim : *dim;
-    if (d < 0 || d >= t->ndim)
-        return mt_fail(MT_ERR_ARG, "dim %d is out of range for a tensor of %d dims", *dim,
-                       t->ndim);
-    *dim = d;
-    return MT_OK;
-}
-
 mt_status mt_check_same_backend(const char *opname, const mt_tensor *a, const mt_tensor *b) {
     if (mt_tensor_backend(a) != mt_tensor_backend(b))
         return mt_fail(MT_ERR_BACKEND,

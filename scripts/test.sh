@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs packages, builds, runs every CTest test in the Release build and
-# again in two ASan + UBSan builds.
+# again in two ASan + UBSan builds, then every libFuzzer harness for a bounded time (clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -18,3 +18,8 @@ echo "== sanitizer build (ASan + UBSan), -march=native =="
 cmake -S . -B build-asan-native -DCMAKE_BUILD_TYPE=Debug -DMT_SANITIZE=ON -DMT_WERROR=ON -DMT_NATIVE=ON
 cmake --build build-asan-native -j"$(nproc)"
 (cd build-asan-native && ctest --output-on-failure -j"$(nproc)" -LE slow)
+echo "== fuzzing (clang libFuzzer, ASan + UBSan): every parser of outside input, 13 s each =="
+cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMT_FUZZ=ON -DMT_CUDA=OFF \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+cmake --build build-fuzz -j"$(nproc)" --target fuzzers
+bash tests/fuzz/run_fuzz.sh build-fuzz 13

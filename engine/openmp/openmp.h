@@ -20,7 +20,9 @@ typedef int (*mt_omp_item_fn)(void *ctx, int64_t item);
  * items are spread over the OpenMP team (dynamic: a thread the OS deschedules holds back one item,
  * not a static share); without it they run on the calling thread and no parallel construct is
  * entered, because libgomp builds a team even under a false if() clause (a malloc and a futex
- * wake, ~0.3 us: the whole cost of a small op). */
+ * wake, ~0.3 us: the whole cost of a small op). On a busy machine (a team thread descheduled
+ * mid-region, seen as a slice-sized gap between the threads' finishes) the calling thread runs its
+ * regions alone for a back-off period (openmp_parallel.c): same items, same bits. */
 int mt_omp_for(int64_t n, bool parallel, mt_omp_item_fn fn, void *ctx);
 
 /* Per-thread scratch: this thread's buffer for `slot`, at least `bytes` long, 64-byte aligned,

@@ -33,6 +33,14 @@ const char *bench_shape_x(const bench_shape *s, char *buf, size_t len);
 const char *bench_shape_paren(const bench_shape *s, char *buf, size_t len);
 /* Parses "2x3x4" or "2,3,4"; returns 0 on success. */
 int bench_shape_parse(const char *text, bench_shape *s);
+/* malloc of n floats; NULL with "cannot allocate N bytes of host memory (reason)" in err. */
+float *bench_host_floats(int64_t n, char *err, size_t errlen);
+/* The most elements any tensor of a case may have (2^36 floats: 256 GiB, more than a machine this
+ * runs on holds), so sizes computed from shapes never overflow int64 or size_t. */
+#define BENCH_MAX_NUMEL (INT64_C(1) << 36)
+/* Whether the product of the n factors stays within BENCH_MAX_NUMEL; otherwise prints why, naming
+ * what (e.g. "the output"). */
+bool bench_numel_ok(const char *what, int n, const int64_t *factors);
 
 /* ------------------------------------------------------------------ implementations */
 typedef enum bench_impl_kind {

@@ -23,6 +23,9 @@ struct bench_options {
     char command[2048];      /* the command line, shell-quoted */
     char timestamp[32];      /* UTC, YYYYMMDD-HHMMSS */
     char raw_json[1024];     /* where Google Benchmark writes its JSON */
+    bool own_json;           /* raw_json is our hidden work file, renamed beside the report */
+    char work_stem[128];     /* out_dir/<work_stem>.*: this run's hidden files until published */
+    char stem[200];          /* the report's name without .md, once published */
 };
 typedef struct bench_options bench_options;
 
@@ -69,6 +72,8 @@ int bench_register_all(bench_run *run);
 /* Runs them (Google Benchmark), checking each implementation's outputs once its timing is done,
  * and fills the cells. */
 void bench_execute(bench_run *run);
+/* Where the PyTorch column impl writes its results during the run (a hidden work file). */
+void bench_torch_out_path(const bench_run *run, int impl, char *buf, size_t len);
 /* Runs tools/bench/torch_baseline.py for the torch columns when `import torch` works. */
 void bench_run_torch(bench_run *run, const char *script_dir);
 
@@ -81,6 +86,11 @@ int bench_flag_implausible(bench_run *run);
 /* What ./bench calls after the timings: bench_flag_implausible with the peak measured again (up to
  * four times while anything is flagged, the highest kept), printing what stays flagged. */
 int bench_check_plausible(bench_run *run);
+
+/* load.c: --load N spinning processes during the timings (0: none; -1 when one cannot start),
+ * and their stop (also at exit and on SIGINT / SIGTERM / SIGHUP). */
+int bench_load_start(int n);
+void bench_load_stop(void);
 
 /* The report: reports/<bench>-<timestamp>.md and .svg, and the index README.md. */
 int bench_write_report(const bench_run *run);

@@ -2,8 +2,9 @@
  * the rate per case and implementation, and reports/README.md indexing the latest reports. The raw
  * Google Benchmark JSON is written beside them by Google Benchmark itself. */
 #include "harness.h"
+#include "report_files.h"
 
-#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,9 +121,7 @@ static bool is_baseline(const bench_impl *im) { return im->kind != IMPL_BACKEND;
 static const char *const COLORS[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                      "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
 
-static int write_svg(const bench_run *run, const char *path) {
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
+static int write_svg(const bench_run *run, FILE *f) {
     int shown[BENCH_MAX_IMPLS], ns = 0;
     double lo = INFINITY, hi = 0;
     for (int i = 0; i < run->nimpls; i++) {
@@ -200,7 +199,8 @@ static int write_svg(const bench_run *run, const char *path) {
     fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", left,
             top + plot_h, width - 20, top + plot_h);
     fprintf(f, "</svg>\n");
-    return fclose(f);
+    bool ok = !ferror(f);
+    return fclose(f) == 0 && ok ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ the headline */
@@ -259,150 +259,51 @@ static void headline(const bench_run *run, char *buf, size_t len) {
              run->impls[strongest].name, worst, cases, cases == 1 ? "" : "s");
 }
 
-#define HEADLINE_TAG "<!-- headline: "
-
-/* ------------------------------------------------------------------ the index */
-/* Report names are <bench>-YYYYMMDD-HHMMSS.md; the index lists every benchmark's latest, then every
- * report newest first. */
-static bool report_name(const char *name, char *bench, size_t len) {
-    size_t n = strlen(name);
-    if (n < 20 || strcmp(name + n - 3, ".md") != 0) return false;
-    const char *stamp = name + n - 3 - 15; /* YYYYMMDD-HHMMSS */
-    if (stamp[-1] != '-' || stamp[8] != '-') return false;
-    for (int k = 0; k < 15; k++)
-        if (k != 8 && (stamp[k] < '0' || stamp[k] > '9')) return false;
-    snprintf(bench, len, "%.*s", (int)(stamp - 1 - name), name);
-    return true;
-}
-
-/* Newest first by the timestamp in the name (YYYYMMDD-HHMMSS.md ends every report name), then by
- * name: a new report of any benchmark leads the list. */
-static int cmp_desc(const void *a, const void *b) {
-    const char *x = *(char *const *)a, *y = *(char *const *)b;
-    size_t nx = strlen(x), ny = strlen(y);
-    int by_time = strcmp(y + ny - 18, x + nx - 18);
-    return by_time ? by_time : strcmp(y, x);
-}
-
-/* "[label](file)" when dir/file exists, "-" otherwise: the index links only what was written. */
-static void link_if_present(FILE *f, const char *dir, const char *label, const char *stem,
-                            const char *ext) {
-    char path[1400];
-    snprintf(path, sizeof path, "%s/%s%s", dir, stem, ext);
-    if (access(path, R_OK) == 0)
-        fprintf(f, "[%s](%s%s)", label, stem, ext);
-    else
-        fprintf(f, "-");
-}
-
-/* The headline and the command a report wrote about itself (HEADLINE_TAG ... " -->" and
- * "Command: `...`"); each is left as the caller set it when the report has none. */
-static void read_headline(const char *dir, const char *name, char *line, size_t len,
-                          char *command, size_t cmdlen) {
-    char path[1400], text[2200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    /* both sit in the report's first lines; a line longer than text is never one of them */
-    for (int k = 0; k < 12 && fgets(text, sizeof text, f); k++) {
-        text[strcspn(text, "\n")] = '\0';
-        size_t n = strlen(text);
-        if (strncmp(text, HEADLINE_TAG, strlen(HEADLINE_TAG)) == 0 && n > strlen(HEADLINE_TAG) + 4 &&
-            strcmp(text + n - 4, " -->") == 0)
-            snprintf(line, len, "%.*s", (int)(n - 4 - strlen(HEADLINE_TAG)),
-                     text + strlen(HEADLINE_TAG));
-        else if (strncmp(text, "Command: `", 10) == 0 && n > 11 && text[n - 1] == '`')
-            snprintf(command, cmdlen, "%.*s", (int)(n - 11), text + 10);
-    }
-    fclose(f);
-}
-
-static int write_index(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    char *names[512];
-    int n = 0;
-    struct dirent *e;
-    char bench[128];
-    while ((e = readdir(d)) && n < 512)
-        if (report_name(e->d_name, bench, sizeof bench)) names[n++] = strdup(e->d_name);
-    closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], cmp_desc);
-    char path[1100], tmp[1110];
-    snprintf(path, sizeof path, "%s/README.md", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return -1;
-    fprintf(f, "# Benchmark reports\n\n"
-               "Written by `./bench` (see `tools/bench/README.md`); this index is regenerated by every "
-               "run. Each report has its SVG chart and the raw Google Benchmark JSON beside it.\n\n");
-    char done[32][128];
-    int ndone = 0;
-    fprintf(f, "## Headline\n\nEach benchmark's latest report, as that report summarised itself: "
-               "the engine's backend against its strongest baseline, the median over the cases of "
-               "time(baseline) / time(backend) (above 1 the engine is faster; against memcpy it is "
-               "the fraction of copy bandwidth reached). \"-\": the report has no headline (an "
-               "older report, a failed or implausible run, or nothing to compare).\n\n"
-               "| benchmark | ratio | command |\n|---|---|---|\n");
-    for (int k = 0; k < n; k++) { /* names sort newest first: the first of a benchmark is its latest */
-        report_name(names[k], bench, sizeof bench);
-        bool seen = false;
-        for (int j = 0; j < ndone; j++) seen |= strcmp(done[j], bench) == 0;
-        if (seen || ndone == 32) continue;
-        snprintf(done[ndone++], sizeof done[0], "%s", bench);
-        char line[200] = "-", command[2100] = "";
-        read_headline(dir, names[k], line, sizeof line, command, sizeof command);
-        fprintf(f, "| %s | %s | ", bench, line);
-        if (command[0]) {
-            fputc('`', f);
-            for (const char *p = command; *p; p++) { /* a | would end the table cell */
-                if (*p == '|') fputc('\\', f);
-                fputc(*p, f);
-            }
-            fputc('`', f);
-        } else {
-            fputc('-', f);
-        }
-        fprintf(f, " |\n");
-    }
-    fprintf(f, "\n## Latest per benchmark\n\n| benchmark | report | chart | raw JSON |\n"
-               "|---|---|---|---|\n");
-    ndone = 0;
-    for (int k = 0; k < n; k++) { /* names sort newest first within each benchmark */
-        report_name(names[k], bench, sizeof bench);
-        bool seen = false;
-        for (int j = 0; j < ndone; j++) seen |= strcmp(done[j], bench) == 0;
-        if (seen || ndone == 32) continue;
-        snprintf(done[ndone++], sizeof done[0], "%s", bench);
-        char stem[300];
-        snprintf(stem, sizeof stem, "%.*s", (int)(strlen(names[k]) - 3), names[k]);
-        fprintf(f, "| %s | [%s](%s) | ", bench, names[k], names[k]);
-        link_if_present(f, dir, "svg", stem, ".svg");
-        fprintf(f, " | ");
-        link_if_present(f, dir, "json", stem, ".json");
-        fprintf(f, " |\n");
-    }
-    fprintf(f, "\n## All reports, newest first\n\n");
-    for (int k = 0; k < n; k++) fprintf(f, "- [%s](%s)\n", names[k], names[k]);
-    for (int k = 0; k < n; k++) free(names[k]);
-    if (fclose(f) != 0) return -1;
-    return rename(tmp, path);
-}
 
 /* ------------------------------------------------------------------ the markdown */
-int bench_write_report(const bench_run *run) {
-    const bench_options *o = run->opts;
-    const char *name = run->sweep->name;
-    char md[1100], svg[1100];
-    snprintf(md, sizeof md, "%s/%s-%s.md", o->out_dir, name, o->timestamp);
-    snprintf(svg, sizeof svg, "%s/%s-%s.svg", o->out_dir, name, o->timestamp);
-    if (write_svg(run, svg) != 0) {
-        fprintf(stderr, "bench: cannot write %s\n", svg);
+/* The chart, the raw JSON and the PyTorch results of this run (hidden work files until now) take
+ * their final names under one stem no other report has; then the markdown, which links them. */
+static int publish_companions(const bench_run *run, char *svg_tmp) {
+    bench_options *o = run->opts;
+    const char *tmp[2 + BENCH_MAX_IMPLS], *suffix[2 + BENCH_MAX_IMPLS];
+    static char torch_tmp[BENCH_MAX_IMPLS][1100], torch_suffix[BENCH_MAX_IMPLS][64];
+    int n = 0;
+    tmp[n] = svg_tmp, suffix[n++] = ".svg";
+    if (o->own_json) tmp[n] = o->raw_json, suffix[n++] = ".json";
+    for (int i = 0; i < run->nimpls; i++) {
+        bench_torch_out_path(run, i, torch_tmp[i], sizeof torch_tmp[i]);
+        if (run->impls[i].kind != IMPL_TORCH || access(torch_tmp[i], R_OK) != 0) continue;
+        snprintf(torch_suffix[i], sizeof torch_suffix[i], ".%s.jsonl", run->impls[i].name);
+        tmp[n] = torch_tmp[i], suffix[n] = torch_suffix[i], n++;
+    }
+    char base[200], err[1400];
+    snprintf(base, sizeof base, "%s-%s", run->sweep->name, o->timestamp);
+    if (rf_publish(o->out_dir, base, n, tmp, suffix, o->stem, sizeof o->stem, err, sizeof err)) {
+        fprintf(stderr, "bench: %s\n", err);
         return -1;
     }
-    FILE *f = fopen(md, "w");
+    if (o->own_json) snprintf(o->raw_json, sizeof o->raw_json, "%s/%s.json", o->out_dir, o->stem);
+    return 0;
+}
+
+int bench_write_report(const bench_run *run) {
+    bench_options *o = run->opts;
+    const char *name = run->sweep->name;
+    char md[1100], svg_tmp[1100], md_tmp[1100];
+    FILE *sf = rf_open_tmp(o->out_dir, svg_tmp, sizeof svg_tmp);
+    if (!sf || write_svg(run, sf) != 0) {
+        fprintf(stderr, "bench: cannot write the chart in %s: %s\n", o->out_dir, strerror(errno));
+        if (sf) unlink(svg_tmp);
+        return -1;
+    }
+    if (publish_companions(run, svg_tmp) != 0) {
+        unlink(svg_tmp);
+        return -1;
+    }
+    snprintf(md, sizeof md, "%s/%s.md", o->out_dir, o->stem);
+    FILE *f = rf_open_tmp(o->out_dir, md_tmp, sizeof md_tmp);
     if (!f) {
-        fprintf(stderr, "bench: cannot write %s\n", md);
+        fprintf(stderr, "bench: cannot write %s: %s\n", md, strerror(errno));
         return -1;
     }
     char cpu[256];
@@ -422,7 +323,7 @@ int bench_write_report(const bench_run *run) {
     char head[200];
     headline(run, head, sizeof head);
     if (head[0]) /* the machine-readable copy is what reports/README.md's headline table reads */
-        fprintf(f, HEADLINE_TAG "%s -->\nHeadline: %s (the median over those cases of "
+        fprintf(f, RF_HEADLINE_TAG "%s -->\nHeadline: %s (the median over those cases of "
                    "time(baseline) / time(backend); above 1 the engine is faster).\n\n",
                 head, head);
     if (run->failures)
@@ -475,7 +376,7 @@ int bench_write_report(const bench_run *run) {
         }
         fprintf(f, "\n");
     }
-    fprintf(f, "\n![%s per case](%s)\n", run->sweep->rate_unit, base_name(svg));
+    fprintf(f, "\n![%s per case](%s.svg)\n", run->sweep->rate_unit, o->stem);
 
     /* speedups: X/Y = time of Y / time of X, so > 1 means X is faster */
     int naive = -1;
@@ -602,12 +503,17 @@ int bench_write_report(const bench_run *run) {
         bool ran = false;
         for (int c = 0; c < run->ncases; c++) ran |= run->cells[c][i].state != CELL_PENDING;
         if (run->impls[i].kind == IMPL_TORCH && ran)
-            fprintf(f, "; PyTorch: [%s-%s.%s.jsonl](%s-%s.%s.jsonl)", name, o->timestamp,
-                    run->impls[i].name, name, o->timestamp, run->impls[i].name);
+            fprintf(f, "; PyTorch: [%s.%s.jsonl](%s.%s.jsonl)", o->stem, run->impls[i].name,
+                    o->stem, run->impls[i].name);
     }
     fprintf(f, "\n");
-    if (fclose(f) != 0) return -1;
-    if (write_index(o->out_dir) != 0) {
+    bool ok = !ferror(f);
+    if (fclose(f) != 0 || !ok || rf_commit(md_tmp, md) != 0) {
+        fprintf(stderr, "bench: cannot write %s: %s\n", md, strerror(errno));
+        unlink(md_tmp);
+        return -1;
+    }
+    if (rf_write_index(o->out_dir) != 0) {
         fprintf(stderr, "bench: cannot write %s/README.md\n", o->out_dir);
         return -1;
     }

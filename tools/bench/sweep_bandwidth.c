@@ -20,17 +20,21 @@ typedef struct bw_inst {
     bench_copy copy;        /* memcpy */
 } bw_inst;
 
-/* The case's inputs on ctx's backend; 0, or -1 with the engine's error. */
-static int make_inputs(mt_ctx *ctx, const bench_case *c, mt_tensor *in[2]) {
+/* The case's inputs on ctx's backend; 0, or -1 with the reason in err. */
+static int make_inputs(mt_ctx *ctx, const bench_case *c, mt_tensor *in[2], char *err,
+                       size_t errlen) {
     in[0] = in[1] = NULL;
     for (int i = 0; i < c->nin && i < 2; i++) {
         int64_t n = bench_shape_numel(&c->in[i]);
-        float *h = malloc((size_t)n * sizeof(float));
+        float *h = bench_host_floats(n, err, errlen);
         if (!h) return -1;
         bench_fill(h, n, bench_input_seed(c, i));
         in[i] = mt_from_array(ctx, c->in[i].ndim, c->in[i].d, h);
         free(h);
-        if (!in[i]) return -1;
+        if (!in[i]) {
+            snprintf(err, errlen, "%s", mt_last_error());
+            return -1;
+        }
     }
     return 0;
 }
@@ -78,8 +82,10 @@ void *bench_bw_setup(const bench_case *c, const bench_impl *impl, bench_bw_apply
     } else {
         m->data = mt_ctx_new(impl->backend);
         m->scratch = mt_ctx_new(impl->backend);
-        if (!m->data || !m->scratch || make_inputs(m->data, c, m->in) != 0) {
-            snprintf(err, errlen, "making the inputs on %s: %s", impl->name, mt_last_error());
+        char why[200] = "";
+        if (!m->data || !m->scratch || make_inputs(m->data, c, m->in, why, sizeof why) != 0) {
+            snprintf(err, errlen, "making the inputs on %s: %s", impl->name,
+                     why[0] ? why : mt_last_error());
             bench_bw_release(m);
             return NULL;
         }
@@ -104,8 +110,9 @@ int bench_bw_reference(const bench_case *c, bench_bw_apply apply, bench_referenc
     /* a pass over some tens of MB: the naive backend always affords the whole output */
     mt_ctx *ctx = mt_ctx_new(mt_backend_naive());
     mt_tensor *in[2];
-    if (!ctx || make_inputs(ctx, c, in) != 0) {
-        snprintf(err, errlen, "naive reference inputs: %s", mt_last_error());
+    char why[200] = "";
+    if (!ctx || make_inputs(ctx, c, in, why, sizeof why) != 0) {
+        snprintf(err, errlen, "naive reference inputs: %s", why[0] ? why : mt_last_error());
         mt_ctx_free(ctx);
         return -1;
     }

@@ -95,6 +95,11 @@ static int conv_parse(const char *bench, int rank, int ntok, char **tok, bench_c
                 bench, rank, rank == 3 ? "'16x4x32 8x4x5'" : "'16x1x28x28 4x1x3x3'");
         return -1;
     }
+    /* the output (B,Cout,H[,W]) and the OpenBLAS baseline's im2col (Cin*K.., H[,W]) */
+    int64_t out[4] = {x.d[0], w.d[0], x.d[2], rank == 4 ? x.d[3] : 1};
+    int64_t col[5] = {x.d[1], w.d[2], rank == 4 ? w.d[3] : 1, x.d[2], rank == 4 ? x.d[3] : 1};
+    if (!bench_numel_ok("the output", 4, out) || !bench_numel_ok("the im2col buffer", 5, col))
+        return -1;
     if (max < 2) return -1;
     conv_case(&cases[0], bench, x, w, false);
     conv_case(&cases[1], bench, x, w, true);
@@ -169,8 +174,8 @@ fail:
     return -1;
 }
 
-static float *host_buffer(int64_t n, uint64_t seed, bool fill) {
-    float *p = malloc((size_t)n * sizeof(float));
+static float *host_buffer(int64_t n, uint64_t seed, bool fill, char *err, size_t errlen) {
+    float *p = bench_host_floats(n, err, errlen);
     if (!p) return NULL;
     if (fill)
         bench_fill(p, n, seed);
@@ -193,16 +198,19 @@ static void *conv_setup(const bench_case *c, const bench_impl *impl, char *err, 
     int64_t ng = d->B * d->Cout * d->H * d->W;
     bench_shape gshape = c->in[0];
     gshape.d[1] = d->Cout;
-    m->hx = host_buffer(nx, bench_input_seed(c, 0), true);
-    m->hw = host_buffer(nw, bench_input_seed(c, 1), true);
-    m->hg = host_buffer(ng, bench_input_seed(c, 2), true);
+    char why[200] = "";
+    m->hx = host_buffer(nx, bench_input_seed(c, 0), true, why, sizeof why);
+    m->hw = host_buffer(nw, bench_input_seed(c, 1), true, why, sizeof why);
+    m->hg = host_buffer(ng, bench_input_seed(c, 2), true, why, sizeof why);
     bool ok = m->hx && m->hw && m->hg;
     if (ok && impl->kind == IMPL_OPENBLAS) {
         int64_t ncol = d->Cin * d->KH * d->KW * d->H * d->W;
-        ok = (m->hout = host_buffer(ng, 0, false)) && (m->col = host_buffer(ncol, 0, false));
+        ok = (m->hout = host_buffer(ng, 0, false, why, sizeof why)) &&
+             (m->col = host_buffer(ncol, 0, false, why, sizeof why));
         if (ok && c->backward)
-            ok = (m->hgx = host_buffer(nx, 0, false)) && (m->hgw = host_buffer(nw, 0, false)) &&
-                 (m->gcol = host_buffer(ncol, 0, false));
+            ok = (m->hgx = host_buffer(nx, 0, false, why, sizeof why)) &&
+                 (m->hgw = host_buffer(nw, 0, false, why, sizeof why)) &&
+                 (m->gcol = host_buffer(ncol, 0, false, why, sizeof why));
     } else if (ok) {
         m->data = mt_ctx_new(impl->backend);
         m->scratch = mt_ctx_new(impl->backend);
@@ -213,7 +221,7 @@ static void *conv_setup(const bench_case *c, const bench_impl *impl, char *err, 
     }
     if (!ok) {
         snprintf(err, errlen, "making the inputs for %s on %s: %s", c->id, impl->name,
-                 mt_last_error());
+                 why[0] ? why : mt_last_error());
         conv_release(m);
         return NULL;
     }
@@ -336,15 +344,19 @@ static int conv_reference(const bench_case *c, double budget, bench_reference *r
     mt_ctx *ctx = mt_ctx_new(mt_backend_naive()), *work = mt_ctx_new(mt_backend_naive());
     bench_shape gshape = c->in[0];
     gshape.d[1] = d.Cout;
-    float *hx = host_buffer(bench_shape_numel(&c->in[0]), bench_input_seed(c, 0), true);
-    float *hw = host_buffer(bench_shape_numel(&c->in[1]), bench_input_seed(c, 1), true);
-    float *hg = host_buffer(bench_shape_numel(&gshape), bench_input_seed(c, 2), true);
+    char why[200] = "";
+    float *hx = host_buffer(bench_shape_numel(&c->in[0]), bench_input_seed(c, 0), true, why,
+                            sizeof why);
+    float *hw = host_buffer(bench_shape_numel(&c->in[1]), bench_input_seed(c, 1), true, why,
+                            sizeof why);
+    float *hg = host_buffer(bench_shape_numel(&gshape), bench_input_seed(c, 2), true, why,
+                            sizeof why);
     mt_tensor *x, *w, *g;
     if (!ctx || !work || !hx || !hw || !hg ||
         !(x = mt_from_array(ctx, c->in[0].ndim, c->in[0].d, hx)) ||
         !(w = mt_from_array(ctx, c->in[1].ndim, c->in[1].d, hw)) ||
         !(g = mt_from_array(ctx, gshape.ndim, gshape.d, hg))) {
-        snprintf(err, errlen, "naive reference inputs: %s", mt_last_error());
+        snprintf(err, errlen, "naive reference inputs: %s", why[0] ? why : mt_last_error());
         goto done;
     }
     /* per-cell costs: a forward restricted to one (b, o) pair, a forward + backward to one (b, i)

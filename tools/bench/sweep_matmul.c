@@ -96,6 +96,9 @@ static int mm_parse_line(int ntok, char **tok, bench_case *cases, int max) {
                         "and B\n");
         return -1;
     }
+    int64_t out[3] = {a.ndim == 3 ? a.d[0] : b.ndim == 3 ? b.d[0] : 1, a.d[a.ndim - 2],
+                      b.d[b.ndim - 1]}; /* (batch, M, N) */
+    if (!bench_numel_ok("the product", 3, out)) return -1;
     if (max < 1) return -1;
     mm_case_t(&cases[0], a, b, trans);
     return 1;

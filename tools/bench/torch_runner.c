@@ -124,6 +124,11 @@ static void read_results(bench_run *run, int impl, const char *path) {
     fclose(f);
 }
 
+void bench_torch_out_path(const bench_run *run, int impl, char *buf, size_t len) {
+    snprintf(buf, len, "%s/%s.%s.jsonl", run->opts->out_dir, run->opts->work_stem,
+             run->impls[impl].name);
+}
+
 void bench_run_torch(bench_run *run, const char *script_dir) {
     int first = -1;
     for (int i = 0; i < run->nimpls; i++)
@@ -143,8 +148,7 @@ void bench_run_torch(bench_run *run, const char *script_dir) {
     }
     const bench_options *o = run->opts;
     char cases_path[1100], script[1100], threads[16], reps[16], min_time[32];
-    snprintf(cases_path, sizeof cases_path, "%s/%s-%s.torch-cases.txt", o->out_dir,
-             run->sweep->name, o->timestamp);
+    snprintf(cases_path, sizeof cases_path, "%s/%s.torch-cases.txt", o->out_dir, o->work_stem);
     snprintf(script, sizeof script, "%s/torch_baseline.py", script_dir);
     snprintf(threads, sizeof threads, "%d", o->threads);
     snprintf(reps, sizeof reps, "%d", o->repetitions);
@@ -163,8 +167,7 @@ void bench_run_torch(bench_run *run, const char *script_dir) {
             continue;
         }
         char out[1100];
-        snprintf(out, sizeof out, "%s/%s-%s.%s.jsonl", o->out_dir, run->sweep->name, o->timestamp,
-                 im->name);
+        bench_torch_out_path(run, i, out, sizeof out);
         fprintf(stderr, "[bench] PyTorch baseline (%s): %d cases\n",
                 im->torch_env ? im->torch_env : "glibc malloc defaults", ncases);
         char *argv[] = {PYTHON,     script,   "--cases",       cases_path, "--threads",

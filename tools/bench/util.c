@@ -26,6 +26,26 @@ const char *bench_shape_paren(const bench_shape *s, char *buf, size_t len) {
     return mt_shape_str(s->ndim, s->d, buf, len);
 }
 
+float *bench_host_floats(int64_t n, char *err, size_t errlen) {
+    size_t bytes = (size_t)n * sizeof(float); /* n <= BENCH_MAX_NUMEL: no wrap */
+    float *p = malloc(bytes);
+    if (!p)
+        snprintf(err, errlen, "cannot allocate %zu bytes of host memory (%s)", bytes,
+                 strerror(errno ? errno : ENOMEM));
+    return p;
+}
+
+bool bench_numel_ok(const char *what, int n, const int64_t *factors) {
+    int64_t p = 1;
+    for (int k = 0; k < n; k++)
+        if (factors[k] < 1 || __builtin_mul_overflow(p, factors[k], &p) || p > BENCH_MAX_NUMEL) {
+            fprintf(stderr, "%s would have more than 2^36 elements (the most a case may have)\n",
+                    what);
+            return false;
+        }
+    return true;
+}
+
 int bench_shape_parse(const char *text, bench_shape *s) {
     memset(s, 0, sizeof *s);
     const char *p = text;
@@ -43,7 +63,10 @@ int bench_shape_parse(const char *text, bench_shape *s) {
         else if (*p && *p != ')') return -1;
         while (*p == ' ') p++;
     }
-    return s->ndim > 0 ? 0 : -1;
+    if (s->ndim == 0) return -1;
+    char what[160];
+    snprintf(what, sizeof what, "shape %s", text);
+    return bench_numel_ok(what, s->ndim, s->d) ? 0 : -1;
 }
 
 /* splitmix64: a tiny, well-mixed generator; inputs must be the same bits for every implementation

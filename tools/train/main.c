@@ -185,10 +185,11 @@ static int run_cli(int argc, char **argv, tr_dist *dist, char *err, size_t errle
         } else if (!strcmp(name, "--lr")) {
             char *end;
             errno = 0;
-            double lr = strtod(val, &end);
+            /* checked as the float it becomes: 1e-300 would train with lr 0, 1e39 with inf */
+            float lr = (float)strtod(val, &end);
             if (errno || *end || !*val || !(lr > 0) || !isfinite(lr))
-                return bad("--lr \"%s\": expected a positive number", val);
-            o.lr = (float)lr;
+                return bad("--lr \"%s\": expected a positive number a float can hold", val);
+            o.lr = lr;
         } else if (!strcmp(name, "--optimizer")) {
             if (strcmp(val, "sgd") && strcmp(val, "adam"))
                 return bad("--optimizer \"%s\": expected sgd or adam", val);

@@ -4,6 +4,9 @@
 #include "verify_build_info.h"
 #include "verify_lib.h"
 
+#include "report_files.h"
+
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,8 @@ static const char USAGE[] =
     "  --grad-cases N        gradient cases per op and backend (default: cases / 8)\n"
     "  --golden-dir DIR      golden files (default: golden/cases of the source tree)\n"
     "  --report              also write a markdown report to reports/verify-<timestamp>.md\n"
+    "                        (and rebuild the reports/README.md index)\n"
+    "  --report-dir DIR      the same, in DIR instead of reports/\n"
     "  --quick               a smoke test: only the small size classes, at 1 and 3 threads\n"
     "  --list                list the ops and the backends (built and not built), then exit\n"
     "  -h, --help            this text\n"
@@ -94,14 +99,20 @@ static void list_backends(FILE *out) {
         }
 }
 
-/* Splits "a,b" (or one name) into list; false when the list is full. */
-static bool add_names(char *arg, const char **list, int *n) {
-    for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        if (*n == MAX_LIST) return false;
-        list[(*n)++] = tok;
+/* Splits "a,b" (or one name) into list. An empty name ("", ",", "a,,b") is an error, not "every
+ * op": a typo must not quietly widen the run. Returns 2 after printing what is wrong, else 0. */
+static int add_names(const char *flag, char *arg, const char **list, int *n) {
+    char *p = arg;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        if (*p == '\0')
+            return usage_error("%s needs names separated by commas, none of them empty", flag);
+        if (*n == MAX_LIST) return usage_error("too many names (%s)", p);
+        list[(*n)++] = p;
+        if (!comma) return 0;
+        p = comma + 1;
     }
-    return true;
 }
 
 static bool parse_int(const char *s, long long lo, long long hi, long long *v) {
@@ -117,15 +128,13 @@ static bool parse_seed(const char *s, uint64_t *v) {
     char *end;
     errno = 0;
     if (*s == '-') return false;
-    unsigned long long x = strtoull(s, &end, 0);
+    unsigned long long x = strtoull(s, &end, 10); /* decimal: 010 is ten, 08 is eight */
     if (errno || end == s || *end) return false;
     *v = (uint64_t)x;
     return true;
 }
 
-static const char *report_path(char *buf, size_t len) {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/reports", MT_VERIFY_SOURCE_DIR);
+static const char *report_path(const char *dir, char *buf, size_t len) {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) return NULL;
     char stamp[32];
     time_t now = time(NULL);
@@ -134,7 +143,12 @@ static const char *report_path(char *buf, size_t len) {
     return buf;
 }
 
-int main(int argc, char **argv) {
+/* Everything main does, with the run itself a parameter: the fuzz harness of the command line
+ * (tests/fuzz) passes a stand-in that only checks the configuration it was given. */
+typedef int (*verify_run_fn)(const vf_config *cfg, vf_summary *summary);
+int verify_main(int argc, char **argv, verify_run_fn run);
+
+int verify_main(int argc, char **argv, verify_run_fn run) {
     char command[2048] = "./verify"; /* for the report, before parsing edits argv */
     size_t used = strlen(command);
     for (int i = 1; i < argc && used < sizeof command; i++)
@@ -144,6 +158,7 @@ int main(int argc, char **argv) {
     const char *backend_names[MAX_LIST], *op_names[MAX_LIST];
     int nbackend_names = 0, nop_names = 0;
     bool all = false, list = false, report = false;
+    const char *report_dir = MT_VERIFY_SOURCE_DIR "/reports";
     for (int i = 1; i < argc; i++) {
         char *a = argv[i], *value = NULL;
         char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
@@ -153,7 +168,8 @@ int main(int argc, char **argv) {
         }
         bool takes = strcmp(a, "--backend") == 0 || strcmp(a, "--op") == 0 ||
                      strcmp(a, "--seed") == 0 || strcmp(a, "--cases") == 0 ||
-                     strcmp(a, "--grad-cases") == 0 || strcmp(a, "--golden-dir") == 0;
+                     strcmp(a, "--grad-cases") == 0 || strcmp(a, "--golden-dir") == 0 ||
+                     strcmp(a, "--report-dir") == 0;
         if (takes && !value) {
             if (i + 1 >= argc) return usage_error("%s needs a value", a);
             value = argv[++i];
@@ -170,14 +186,15 @@ int main(int argc, char **argv) {
             list = true;
         } else if (strcmp(a, "--report") == 0) {
             report = true;
+        } else if (strcmp(a, "--report-dir") == 0) {
+            report = true;
+            report_dir = value;
         } else if (strcmp(a, "--quick") == 0) {
             cfg.quick = true;
         } else if (strcmp(a, "--backend") == 0) {
-            if (!add_names(value, backend_names, &nbackend_names))
-                return usage_error("too many backends (%s)", value);
+            if (add_names(a, value, backend_names, &nbackend_names)) return 2;
         } else if (strcmp(a, "--op") == 0) {
-            if (!add_names(value, op_names, &nop_names))
-                return usage_error("too many ops (%s)", value);
+            if (add_names(a, value, op_names, &nop_names)) return 2;
         } else if (strcmp(a, "--seed") == 0) {
             if (!parse_seed(value, &cfg.seed))
                 return usage_error("--seed needs a non-negative integer, got '%s'", value);
@@ -191,7 +208,14 @@ int main(int argc, char **argv) {
             else
                 cfg.grad_cases = (int)n;
         } else if (strcmp(a, "--golden-dir") == 0) {
+            DIR *d = opendir(value);
+            if (!d) {
+                fprintf(stderr, "verify: --golden-dir %s: %s\n", value, strerror(errno));
+                return 2;
+            }
+            closedir(d);
             cfg.golden_dir = value;
+            cfg.golden_dir_given = true;
         } else {
             return usage_error("unknown option '%s'", a);
         }
@@ -260,8 +284,8 @@ int main(int argc, char **argv) {
         }
 
     char path[1200];
-    if (report && !report_path(path, sizeof path)) {
-        fprintf(stderr, "verify: cannot create %s/reports\n", MT_VERIFY_SOURCE_DIR);
+    if (report && !report_path(report_dir, path, sizeof path)) {
+        fprintf(stderr, "verify: cannot create %s: %s\n", report_dir, strerror(errno));
         return 2;
     }
 
@@ -273,5 +297,14 @@ int main(int argc, char **argv) {
     cfg.nnot_built = nnot_built;
     cfg.report_path = report ? path : NULL;
     cfg.command_line = command;
-    return vf_run(&cfg, NULL);
+    int rc = run(&cfg, NULL);
+    if (report && rf_write_index(report_dir) != 0) {
+        fprintf(stderr, "verify: cannot rebuild %s/README.md: %s\n", report_dir, strerror(errno));
+        return rc ? rc : 1;
+    }
+    return rc;
 }
+
+#ifndef VERIFY_NO_MAIN
+int main(int argc, char **argv) { return verify_main(argc, argv, vf_run); }
+#endif

@@ -325,8 +325,8 @@ static void report_case_failure(vf_session *s, vf_cell *cell, const char *kind_o
     } else {
         vf_emit(s, "    (no smaller case fails the same way)\n");
     }
-    vf_emit(s, "  reproduce: ./verify --op %s --seed %llu --backend %s\n", vf_op_label(cell->op),
-            (unsigned long long)seed, mt_backend_name(cell->b));
+    vf_emit(s, "  reproduce: ./verify --op %s --seed %llu --backend %s%s\n", vf_op_label(cell->op),
+            (unsigned long long)seed, mt_backend_name(cell->b), s->reproduce_extra);
 }
 
 void vf_check_cases(vf_session *s, vf_cell *cell, bool gradient) {

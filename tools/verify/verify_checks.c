@@ -169,8 +169,8 @@ void vf_check_cell(vf_session *s, vf_cell *cell) {
         vf_cell_fail(s, cell, VF_FAIL_UNSUPPORTED, "(the backend has no %s kernel)",
                      vf_op_label(op));
         vf_emit(s, "  every backend must implement every op; a missing kernel is a failure\n");
-        vf_emit(s, "  reproduce: ./verify --op %s --backend %s\n", vf_op_label(op),
-                mt_backend_name(cell->b));
+        vf_emit(s, "  reproduce: ./verify --op %s --backend %s%s\n", vf_op_label(op),
+                mt_backend_name(cell->b), s->reproduce_extra);
         return;
     }
     vf_check_golden(s, cell);

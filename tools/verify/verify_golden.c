@@ -148,9 +148,15 @@ bool vf_golden_read(const char *path, vf_golden *g, char *err, size_t len) {
         free(data);
         return false;
     }
-    reader r = {data, size, 0, err, len, path};
-    bool ok = parse(&r, g);
+    bool ok = vf_golden_parse(data, size, g, err, len);
     free(data);
+    return ok;
+}
+
+bool vf_golden_parse(const unsigned char *data, size_t size, vf_golden *g, char *err, size_t len) {
+    g->narrays = 0;
+    reader r = {data, size, 0, err, len, g->path};
+    bool ok = parse(&r, g);
     if (!ok) vf_golden_free(g);
     return ok;
 }

@@ -63,8 +63,8 @@ static double *rounded(const vf_golden_array *a) {
 }
 
 static void golden_hint(vf_session *s, const vf_cell *cell, const vf_golden *g) {
-    vf_emit(s, "  reproduce: ./verify --op %s --backend %s   (golden file %s)\n",
-            vf_op_label(cell->op), mt_backend_name(cell->b), g->path);
+    vf_emit(s, "  reproduce: ./verify --op %s --backend %s%s   (golden file %s)\n",
+            vf_op_label(cell->op), mt_backend_name(cell->b), s->reproduce_extra, g->path);
     if (cell->b == mt_backend_naive())
         vf_emit(s, "  HINT: if the engine's semantics changed on purpose, regenerate the golden "
                    "files: python3 golden/gen.py\n");

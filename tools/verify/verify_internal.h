@@ -250,6 +250,8 @@ typedef struct vf_golden {
 
 /* Reads one file; false + message (what is wrong, where) when it is not a valid golden file. */
 bool vf_golden_read(const char *path, vf_golden *g, char *err, size_t len);
+/* The same from size bytes in memory (g->path names them in messages); the fuzz harness's door. */
+bool vf_golden_parse(const unsigned char *data, size_t size, vf_golden *g, char *err, size_t len);
 void vf_golden_free(vf_golden *g);
 const vf_golden_array *vf_golden_get(const vf_golden *g, const char *name);
 /* Every *.mtgold in dir, sorted by name; false + message when dir cannot be read. Files that fail
@@ -273,6 +275,7 @@ typedef struct vf_session {
     vf_summary sum;
     char *log; /* everything emitted, for the markdown report */
     size_t log_len, log_cap;
+    char reproduce_extra[1100]; /* " --golden-dir DIR" when one was given, for reproduce lines */
 } vf_session;
 
 /* Prints to the run's output and keeps a copy for the report. */

@@ -2,6 +2,10 @@
  * report. The checks themselves are in verify_checks.c. */
 #include "verify_internal.h"
 
+#include "report_files.h"
+
+#include <errno.h>
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,13 +171,23 @@ static void report_errors(FILE *f, const vf_cell *cells, int nops, const mt_back
         }
 }
 
-static void write_report(vf_session *s, const vf_cell *cells, int nops, const mt_backend *const *bs,
+/* Written to a temporary file and renamed into place (never over another report, see
+ * report_files.h), so a crashed run leaves no half-written report. False when it could not be. */
+static bool write_report(vf_session *s, const vf_cell *cells, int nops, const mt_backend *const *bs,
                          int nb, bool passed) {
     const vf_config *cfg = s->cfg;
-    FILE *f = fopen(cfg->report_path, "w");
+    char dir[1100], base[300], tmp[1200], stem[320], err[1400];
+    const char *slash = strrchr(cfg->report_path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - cfg->report_path) : 1,
+             slash ? cfg->report_path : ".");
+    const char *file = slash ? slash + 1 : cfg->report_path;
+    size_t flen = strlen(file);
+    bool md = flen > 3 && strcmp(file + flen - 3, ".md") == 0;
+    snprintf(base, sizeof base, "%.*s", (int)(md ? flen - 3 : flen), file);
+    FILE *f = rf_open_tmp(dir, tmp, sizeof tmp);
     if (!f) {
-        fprintf(s->out, "verify: cannot write the report %s\n", cfg->report_path);
-        return;
+        fprintf(s->out, "verify: cannot write the report in %s: %s\n", dir, strerror(errno));
+        return false;
     }
     char when[64];
     time_t now = time(NULL);
@@ -215,8 +229,20 @@ static void write_report(vf_session *s, const vf_cell *cells, int nops, const mt
                "reuse values.\n");
     report_errors(f, cells, nops, bs, nb);
     fprintf(f, "\n## Output\n\n```text\n%s\n```\n", s->log ? s->log : "");
-    fclose(f);
-    fprintf(s->out, "verify: report written to %s\n", cfg->report_path);
+    bool ok = !ferror(f);
+    const char *tmps[1] = {tmp}, *suffix[1] = {".md"};
+    if (fclose(f) != 0 || !ok) {
+        fprintf(s->out, "verify: cannot write the report %s: %s\n", tmp, strerror(errno));
+        unlink(tmp);
+        return false;
+    }
+    if (rf_publish(dir, base, 1, tmps, suffix, stem, sizeof stem, err, sizeof err) != 0) {
+        fprintf(s->out, "verify: %s\n", err);
+        unlink(tmp);
+        return false;
+    }
+    fprintf(s->out, "verify: report written to %s/%s.md\n", dir, stem);
+    return true;
 }
 
 /* ------------------------------------------------------------------ the run */
@@ -316,6 +342,9 @@ int vf_run(const vf_config *cfg, vf_summary *summary) {
     memset(&s, 0, sizeof s);
     s.cfg = cfg;
     s.out = out;
+    if (cfg->golden_dir_given) /* single quotes: the line is pasted into a shell */
+        snprintf(s.reproduce_extra, sizeof s.reproduce_extra, " --golden-dir '%s'",
+                 cfg->golden_dir);
     vf_emit(&s, "verify: seed %llu, %d random cases per op and backend; golden files in %s\n",
             (unsigned long long)cfg->seed, cfg->cases, cfg->golden_dir);
     vf_emit(&s, "verify: backends:");
@@ -369,7 +398,8 @@ int vf_run(const vf_config *cfg, vf_summary *summary) {
                 "verify: FAIL (%d of %d op x backend cells failed, %d golden-file problem(s); "
                 "%d checks)\n",
                 s.sum.failed_cells, s.sum.cells, s.golden_problems, s.sum.checks);
-    if (cfg->report_path) write_report(&s, cells, nops, bs, nb, passed);
+    /* a report that was asked for and not written fails the run */
+    if (cfg->report_path && !write_report(&s, cells, nops, bs, nb, passed)) passed = false;
     if (summary) *summary = s.sum;
     free(cells);
     vf_golden_set_free(&s.golden);

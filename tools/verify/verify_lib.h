@@ -46,8 +46,10 @@ typedef struct vf_config {
     /* a smoke test: only the size classes up to a small work, at 1 and 3 threads */
     bool quick;
     const char *golden_dir;
+    bool golden_dir_given;    /* --golden-dir was given: reproduce lines repeat it */
     FILE *out;                /* failures, notes and the summary table; NULL: stdout */
-    const char *report_path;  /* also write a markdown report here; NULL: none */
+    const char *report_path;  /* also write a markdown report here (dir/name-2.md, -3, ... when
+                               * name.md exists: never over another report); NULL: none */
     const char *command_line; /* shown in the report */
     /* "name: reason" lines about backends this build lacks, printed with the summary */
     const char *const *not_built;

@@ -26,6 +26,9 @@ mkdir -p "$tmp/root"
 expect 2 "--epochs" -- mnist --epochs zero
 expect 2 "--epochs" -- mnist --epochs 0
 expect 2 "--lr" -- mnist --lr -1
+# found by tests/fuzz/fuzz_train_cli: positive doubles that become 0 or inf as a float
+expect 2 "expected a positive number a float can hold" -- mnist --lr 1e-300
+expect 2 "expected a positive number a float can hold" -- mnist --lr 1e39
 expect 2 "--batch" -- sst2 --batch=
 expect 2 "unknown flag \"--bogus\"" -- mnist --bogus 3
 expect 2 "unknown task" -- cifar

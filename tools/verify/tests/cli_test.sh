@@ -36,9 +36,57 @@ expect 0 "usage: ./verify" --help
 expect 0 "backends in this build" --list
 expect 0 "verify: PASS" --op neg,add --cases 3 --seed 5 --backend naive
 expect 0 "verify: PASS" --op=sum --cases=2 --backend=naive
+expect 2 "--golden-dir /nonexistent: No such file or directory" --op neg --cases 1 --golden-dir /nonexistent
+expect 2 "--op needs names separated by commas, none of them empty" --op ,
+expect 2 "--op needs names separated by commas, none of them empty" --op ""
+expect 2 "--op needs names separated by commas, none of them empty" --op neg,,add
+expect 2 "--backend needs names separated by commas, none of them empty" --backend ,
+# seeds are decimal: 010 is ten (not octal eight), 08 is eight (not an octal error)
+expect 0 "verify: seed 10," --op neg --cases 1 --backend naive --seed 010
+expect 0 "verify: seed 8," --op neg --cases 1 --backend naive --seed 08
+expect 2 "non-negative integer, got '0x10'" --seed 0x10
+
+# The reproduce line repeats --golden-dir: a folder whose one golden file disagrees with the engine.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp "$root"/golden/cases/neg_* "$tmp"/
+f=$(ls "$tmp"/* | head -1)
+# change a value and write the checksum again: a well-formed file the engine disagrees with
+python3 - "$f" <<'PYEOF'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[-10] ^= 0x08  # an exponent bit of the last float64 (a value or gradient): a different number
+h = 0xcbf29ce484222325
+for x in b[:-8]:
+    h = ((h ^ x) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+b[-8:] = struct.pack("<Q", h)
+open(sys.argv[1], "wb").write(b)
+PYEOF
+out="$("$exe" --op neg --cases 1 --backend naive --golden-dir "$tmp" 2>&1)"
+if grep -qF -- "--golden-dir '$tmp'" <<<"$out"; then
+  echo "ok: the reproduce line repeats --golden-dir"
+else
+  echo "FAIL: no reproduce line with --golden-dir '$tmp' in:"; grep -i "reproduce\|FAIL" <<<"$out" | head -5
+  fails=$((fails + 1))
+fi
+
+# A report that cannot be written fails the run (/proc: nobody can create files there).
+expect 1 "cannot write the report in /proc" --op neg --cases 1 --backend naive --report-dir /proc
+expect 2 "cannot create /proc/no/such" --op neg --cases 1 --backend naive --report-dir /proc/no/such
+# Two reports in the same second: two files, and the index lists both.
+"$exe" --op neg --cases 1 --backend naive --report-dir "$tmp/r" >/dev/null 2>&1 &
+"$exe" --op neg --cases 1 --backend naive --report-dir "$tmp/r" >/dev/null 2>&1
+wait
+n=$(ls "$tmp"/r/verify-*.md | wc -l)
+m=$(grep -c "^- \[verify-" "$tmp/r/README.md")
+if [ "$n" = 2 ] && [ "$m" = 2 ]; then
+  echo "ok: two reports, both indexed"
+else
+  echo "FAIL: $n report(s) written, $m indexed: $(ls "$tmp/r")"
+  fails=$((fails + 1))
+fi
 expect 0 "verify: PASS" --op sum,conv2d --quick --cases 2 --backend naive
 expect 2 "--quick takes no value" --quick=1
-expect 1 "FAIL golden files" --op neg --cases 1 --golden-dir /nonexistent
 
 # the launcher: forwards arguments to the build it finds, or says how to build
 out="$(MT_BUILD_DIR="$(dirname "$(dirname "$exe")")" "$root/verify" --help 2>&1)"

@@ -364,10 +364,10 @@ mt_status mt_item(const mt_tensor *t, float *value) {
     return mt_get(t, zero, value);
 }
 
-/* Walks t's elements in row-major order calling visit(storage position, ordinal). */
 /* Visits t's storage positions in row-major order of its shape, walking the index like an
  * odometer (one add per element; recomputing each position from its ordinal cost ~26 ns an
- * element, a third of a small training step when a batch was copied in). */
+ * element, a third of a small training step when a batch was copied in); visit gets the
+ * storage position and the ordinal. */
 static void for_each_position(const mt_tensor *t, void (*visit)(void *, int64_t, int64_t),
                               void *state) {
     int64_t n = mt_numel(t), index[MT_MAX_DIMS] = {0}, pos = t->offset;

@@ -14,13 +14,13 @@ void check_thread_invariance(const char *what, thread_run_fn f, void *user) {
     }
     /* the 1-thread outputs live in their own context; the others' is reset before each run */
     mt_ctx *ctx1 = mt_ctx_new(omp), *ctx = mt_ctx_new(omp);
-    int saved = omp_get_max_threads();
-    omp_set_num_threads(1);
+    int saved = mt_get_num_threads();
+    mt_set_num_threads(1);
     mt_tensor *first[THREAD_RUN_MAX_OUTPUTS];
     int n = f(ctx1, user, first);
     CHECK(n > 0, "%s at 1 thread: %s", what, mt_last_error());
     for (int i = 0, t; n > 0 && (t = mt_test_thread_count(i)) != 0; i++) {
-        omp_set_num_threads(t);
+        mt_set_num_threads(t);
         mt_ctx_reset(ctx);
         mt_tensor *outs[THREAD_RUN_MAX_OUTPUTS];
         int m = f(ctx, user, outs);
@@ -31,7 +31,7 @@ void check_thread_invariance(const char *what, thread_run_fn f, void *user) {
             compare_bits(msg, outs[k], first[k]);
         }
     }
-    omp_set_num_threads(saved);
+    mt_set_num_threads(saved);
     mt_ctx_free(ctx);
     mt_ctx_free(ctx1);
 #else

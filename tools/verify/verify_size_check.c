@@ -8,9 +8,6 @@
  * they are not shrunk, a failure prints the class and the command that reruns it. */
 #include "verify_internal.h"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,14 +15,9 @@ const int VF_THREAD_COUNTS[VF_NTHREAD_COUNTS] = {1, 2, 3, 8};
 #define QUICK_WORK ((int64_t)1 << 17) /* --quick: classes up to this much work */
 
 int vf_set_threads(int n) {
-#if defined(_OPENMP)
-    int was = omp_get_max_threads();
-    omp_set_num_threads(n);
+    int was = mt_get_num_threads();
+    mt_set_num_threads(n);
     return was;
-#else
-    (void)n;
-    return 1;
-#endif
 }
 
 bool vf_backend_threaded(const mt_backend *b) { return mt_backend_get_kind(b) == MT_BACKEND_CPU; }
